@@ -1,0 +1,126 @@
+"""Weekly opening hours as a cumulative open-time function (minutes).
+
+Time in the model is minutes since the start of simulated day 0 (a weekday set
+by ``run.start_weekday``). A :class:`WeeklyCalendar` answers whether a facility
+is open, when it next opens, and — the key to exact production times — when a
+job that needs ``d`` open minutes and starts at ``t`` finishes if work pauses
+while the facility is closed: ``finish = O⁻¹(O(t) + d)`` where ``O`` is the
+cumulative number of open minutes since time 0. Open machine-hours over any
+interval are ``O(b) − O(a)`` per machine, so busy ≤ open holds by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from citymodel.config import parse_hours_entry
+
+MINUTES_PER_DAY = 1440.0
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+
+
+class WeeklyCalendar:
+    """Opening hours repeating every week.
+
+    Parameters
+    ----------
+    hours
+        Entries like ``["mon-fri", 10, 19]`` (days, open hour, close hour).
+    start_weekday
+        Weekday of simulated day 0 (0 = Monday).
+    always_open
+        Ignore ``hours``: open 24 hours a day, 7 days a week (queueing validation).
+    """
+
+    def __init__(self, hours: Sequence[Sequence[Any]] = (), start_weekday: int = 0,
+                 always_open: bool = False, name: str = "hours") -> None:
+        if always_open:
+            intervals = [(0.0, MINUTES_PER_WEEK)]
+        else:
+            intervals = []
+            for entry in hours:
+                days, start_h, end_h = parse_hours_entry(entry, name)
+                for day in days:
+                    # Shift so that week-minute 0 is the start of simulated day 0.
+                    offset = ((day - start_weekday) % 7) * MINUTES_PER_DAY
+                    intervals.append((offset + start_h * 60.0, offset + end_h * 60.0))
+        self.intervals = _merge_intervals(intervals)
+        self.always_open = always_open
+        # Breakpoints of the cumulative open-minutes function over one week.
+        xs = [0.0]
+        ys = [0.0]
+        for a, b in self.intervals:
+            xs += [a, b]
+            ys += [ys[-1], ys[-1] + (b - a)]
+        xs.append(MINUTES_PER_WEEK)
+        ys.append(ys[-1])
+        self._x = np.asarray(xs)
+        self._y = np.asarray(ys)
+        self.open_minutes_per_week = float(self._y[-1])
+
+    def open_minutes_until(self, t: float | np.ndarray) -> float | np.ndarray:
+        """Cumulative open minutes from time 0 to ``t`` (minutes)."""
+        t = np.asarray(t, dtype=float)
+        weeks, rest = np.divmod(t, MINUTES_PER_WEEK)
+        out = weeks * self.open_minutes_per_week + np.interp(rest, self._x, self._y)
+        return float(out) if out.ndim == 0 else out
+
+    def open_minutes_between(self, a: float, b: float) -> float:
+        """Open minutes in the interval [a, b]."""
+        return float(self.open_minutes_until(b) - self.open_minutes_until(a))
+
+    def time_after_open_minutes(self, t: float, duration: float) -> float:
+        """The time at which ``duration`` open minutes have elapsed after ``t``."""
+        if self.open_minutes_per_week <= 0:
+            return float("inf")
+        target = self.open_minutes_until(t) + duration
+        weeks, rest = divmod(target, self.open_minutes_per_week)
+        if rest == 0 and weeks > 0:
+            # Finishing exactly at a closing time: report the closing, not the next opening.
+            weeks -= 1
+            rest = self.open_minutes_per_week
+        # Inverse of the cumulative function inside one week: first x where y reaches rest.
+        idx = int(np.searchsorted(self._y, rest, side="left"))
+        idx = max(idx, 1)
+        y0, y1 = self._y[idx - 1], self._y[idx]
+        x0, x1 = self._x[idx - 1], self._x[idx]
+        within = x0 if y1 == y0 else x0 + (rest - y0) * (x1 - x0) / (y1 - y0)
+        return float(weeks * MINUTES_PER_WEEK + within)
+
+    def is_open(self, t: float) -> bool:
+        """Whether the facility is open at time ``t`` (intervals are [open, close))."""
+        rest = t % MINUTES_PER_WEEK
+        return any(a <= rest < b for a, b in self.intervals)
+
+    def next_open(self, t: float) -> float:
+        """The first time ≥ ``t`` at which the facility is open (inf if never)."""
+        if not self.intervals:
+            return float("inf")
+        week_start = (t // MINUTES_PER_WEEK) * MINUTES_PER_WEEK
+        rest = t - week_start
+        for a, b in self.intervals:
+            if rest < b:
+                return float(week_start + max(a, rest))
+        return float(week_start + MINUTES_PER_WEEK + self.intervals[0][0])
+
+    def open_mask(self, t: float | np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`is_open`."""
+        rest = np.asarray(t, dtype=float) % MINUTES_PER_WEEK
+        mask = np.zeros(rest.shape, dtype=bool)
+        for a, b in self.intervals:
+            mask |= (rest >= a) & (rest < b)
+        return mask
+
+
+def _merge_intervals(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sort and merge overlapping [a, b) intervals within one week."""
+    merged: list[tuple[float, float]] = []
+    for a, b in sorted(intervals):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged

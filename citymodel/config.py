@@ -1,0 +1,481 @@
+"""The typed configuration of a run: every default in one place, with unit and source.
+
+A :class:`Config` is a tree of frozen-in-spirit dataclasses. Each field carries
+``metadata`` with its ``unit`` and ``source`` (a cited figure from
+``shared/PARAMETERS.md``, the reference paper, or ``"assumption"``), so that the
+parameter table in ``docs/parameters.md`` is generated from this module and never
+drifts from the code (``citymodel params``).
+
+Load from TOML with :func:`load_config`; override single values with dotted keys
+(``adoption.bass_p=0.01``) through :func:`apply_overrides`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from citymodel.errors import ConfigError
+
+ASSUMPTION = "assumption"
+
+
+def _p(default: Any, unit: str, source: str = ASSUMPTION, doc: str = "") -> Any:
+    """A dataclass field with unit, source and description metadata."""
+    meta = {"unit": unit, "source": source, "doc": doc}
+    if isinstance(default, (dict, list, tuple)):
+        return field(default_factory=lambda d=default: _copy(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy(v) for v in value)
+    return value
+
+
+@dataclass
+class RunConfig:
+    """What to simulate: map, population size, duration and seed."""
+
+    map: str = _p("default", "-", doc="map source: 'default', a .osm/.osm.pbf/.graphml path or 'place:<name>'")
+    citizens: int = _p(2000, "persons", doc="number of citizens")
+    days: float = _p(30.0, "days", doc="simulated duration")
+    seed: int = _p(42, "-", doc="seed of every random stream of the run")
+    start_weekday: int = _p(0, "0=Monday", doc="weekday of simulated day 0")
+
+
+@dataclass
+class PopulationConfig:
+    """Citizens: income, skills and social ties."""
+
+    income_median: float = _p(34500.0, "£/year", "ONS 2024 median disposable income (PARAMETERS §11)")
+    income_sigma: float = _p(0.60, "log £", "EST from ONS median and Gini 33.1 % (PARAMETERS §11)")
+    income_spatial_correlation: float = _p(
+        0.6, "0..1", doc="weight of a smooth spatial field in log income (spatial clustering)"
+    )
+    income_length_scale_m: float = _p(800.0, "m", doc="length scale of the income field")
+    skill_mean: float = _p(0.3, "0..1", doc="mean CAD/machine skill")
+    skill_income_gradient: float = _p(
+        0.1, "skill per income SD", doc="skill shift per standard deviation of log income"
+    )
+    ties_per_citizen: float = _p(8.0, "ties", doc="mean number of social ties")
+    tie_distance_scale_m: float = _p(600.0, "m", doc="decay length of tie probability with distance")
+    long_range_tie_share: float = _p(0.1, "share", doc="share of ties drawn uniformly across the city")
+
+
+@dataclass
+class ProductConfig:
+    """One product category: the machine it needs and its import alternative."""
+
+    machine: str
+    machine_hours: float
+    material_cost: float
+    import_price: float
+    import_lead_days: float
+    needs_per_citizen_year: float
+    personalisation_value: float
+
+
+DEFAULT_PRODUCTS: dict[str, dict[str, Any]] = {
+    # Opendesk-type plywood furniture on a CNC router (Srai et al. 2016 §4.4).
+    "furniture": dict(
+        machine="cnc_router", machine_hours=2.5, material_cost=60.0, import_price=180.0,
+        import_lead_days=21.0, needs_per_citizen_year=0.3, personalisation_value=1.0,
+    ),
+    # Knitted/woven textiles: 2-3 h per sweater (Knitwise); UK sourcing saves 4-6 weeks (Leftly 2012).
+    "textiles": dict(
+        machine="knitting", machine_hours=2.5, material_cost=15.0, import_price=45.0,
+        import_lead_days=28.0, needs_per_citizen_year=0.8, personalisation_value=0.8,
+    ),
+    # Household items and spare parts on FDM printers: mean 4.9 h (Gopsill et al. 2024 model).
+    "household": dict(
+        machine="3d_printer", machine_hours=4.9, material_cost=2.0, import_price=12.0,
+        import_lead_days=7.0, needs_per_citizen_year=2.0, personalisation_value=0.3,
+    ),
+    # Personalised goods on a laser cutter (assumption).
+    "personalised": dict(
+        machine="laser_cutter", machine_hours=0.5, material_cost=5.0, import_price=25.0,
+        import_lead_days=10.0, needs_per_citizen_year=0.6, personalisation_value=1.5,
+    ),
+}
+
+
+@dataclass
+class NeedsConfig:
+    """Product categories and how needs arrive (Poisson per citizen)."""
+
+    products: dict[str, dict[str, Any]] = _p(
+        DEFAULT_PRODUCTS, "see fields",
+        "PARAMETERS §4, §5, §7, §8 (machine hours, lead times); prices are assumptions",
+        doc="product -> machine, machine_hours (h), material_cost (£), import_price (£), "
+        "import_lead_days (days), needs_per_citizen_year (1/year), personalisation_value (utils)",
+    )
+    import_lead_cv: float = _p(0.3, "-", doc="coefficient of variation of the (lognormal) import lead time")
+    machine_time_cv: float = _p(0.3, "-", doc="coefficient of variation of machine time per job (gamma)")
+
+    def product(self, name: str) -> ProductConfig:
+        """The typed record of product ``name``."""
+        return ProductConfig(**self.products[name])
+
+
+@dataclass
+class AdoptionConfig:
+    """Stages unaware -> aware -> prosumer -> maker."""
+
+    bass_p: float = _p(0.03, "1/year", "Sultan, Farley & Lehmann 1990 (PARAMETERS §1)")
+    bass_q: float = _p(0.38, "1/year", "Sultan, Farley & Lehmann 1990 (PARAMETERS §1)")
+    initial_aware_share: float = _p(0.02, "share", doc="share aware of DM at day 0")
+    initial_maker_share: float = _p(0.005, "share", "EST 1-3 % households own a printer (PARAMETERS §6)")
+    well_mixed: bool = _p(False, "-", doc="imitation from the whole population instead of ties (validation)")
+    maker_rate: float = _p(0.5, "1/year", doc="prosumer -> maker hazard at median income, no grant")
+    maker_imitation: float = _p(2.0, "-", doc="multiplier of maker hazard per unit share of maker ties")
+    machine_cost: float = _p(600.0, "£", "Prusa MK4 US$799-1,099; EST £200-600 (PARAMETERS §5)")
+    self_fab_min_skill: float = _p(0.25, "0..1", doc="skill needed to fabricate at a workshop")
+    training_rate: float = _p(2.0, "1/year", doc="training uptake hazard of aware citizens near a workshop")
+    training_skill_gain: float = _p(0.25, "0..1", doc="skill gained per training session")
+
+
+@dataclass
+class ChoiceConfig:
+    """Multinomial logit over import / platform / self_fabrication (all assumptions)."""
+
+    beta_price: float = _p(0.04, "1/£", doc="price sensitivity at median income")
+    income_elasticity: float = _p(1.0, "-", doc="price sensitivity scales as (median/income)^elasticity")
+    beta_time: float = _p(0.08, "1/day", doc="delivery time sensitivity")
+    beta_travel: float = _p(1.2, "1/hour", doc="own travel time sensitivity")
+    beta_skill: float = _p(1.5, "1/skill", doc="utility of self-fabrication per unit skill")
+    asc_platform: float = _p(-0.8, "utils", doc="alternative-specific constant of the platform")
+    asc_self_fabrication: float = _p(-1.5, "utils", doc="alternative-specific constant of making it yourself")
+
+
+@dataclass
+class FacilityKindConfig:
+    """Machines, hours and prices of one facility kind."""
+
+    machines: dict[str, int]
+    hours: list[list[Any]]
+    fee_per_hour: float
+    takes_platform_orders: bool = True
+    batch_size: int = 1
+    setup_hours: float = 0.0
+
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+DEFAULT_FACILITIES: dict[str, dict[str, Any]] = {
+    # hours: [days, open hour, close hour]; days like "mon-fri", "sat", "daily".
+    "library": dict(machines={"3d_printer": 2, "laser_cutter": 1}, hours=[["mon-fri", 10, 19], ["sat", 10, 16]],
+                    fee_per_hour=3.0),
+    "school": dict(machines={"3d_printer": 3, "laser_cutter": 1}, hours=[["mon-fri", 16, 20]], fee_per_hour=3.0),
+    "community_centre": dict(machines={"3d_printer": 2, "knitting": 1}, hours=[["mon-fri", 10, 20], ["sat", 10, 16]],
+                             fee_per_hour=3.0),
+    "youth_centre": dict(machines={"3d_printer": 2, "laser_cutter": 1}, hours=[["mon-fri", 15, 21]], fee_per_hour=2.0),
+    "shopping_centre": dict(machines={"3d_printer": 2, "laser_cutter": 1, "knitting": 1},
+                            hours=[["daily", 10, 20]], fee_per_hour=5.0),
+    "makerspace": dict(machines={"3d_printer": 5, "laser_cutter": 1, "cnc_router": 1, "knitting": 1},
+                       hours=[["mon-thu", 13, 20], ["sat", 10, 18]], fee_per_hour=5.0),
+    "maker": dict(machines={"3d_printer": 1}, hours=[["daily", 8, 22]], fee_per_hour=3.0),
+    "pro_maker": dict(machines={"cnc_router": 1, "laser_cutter": 1, "3d_printer": 2},
+                      hours=[["mon-fri", 8, 18]], fee_per_hour=30.0),
+    "textile_mill": dict(machines={"knitting": 4}, hours=[["mon-fri", 6, 22]], fee_per_hour=20.0,
+                         batch_size=8, setup_hours=1.0),
+}
+
+FACILITY_SOURCES = (
+    "hours: Fab Lab ICC (PARAMETERS §4), schools after hours (Srai 2016 §4.5); fees: UK laser £3-6/h "
+    "members (Nottinghack), CNC EST £10-40/h (PARAMETERS §5); machines per space: assumption"
+)
+
+
+@dataclass
+class FacilitiesConfig:
+    """Public workshops, makers and mills: kinds, machines, opening hours, fees."""
+
+    kinds: dict[str, dict[str, Any]] = _p(DEFAULT_FACILITIES, "see fields", FACILITY_SOURCES,
+                                          doc="kind -> machines (count by type), hours, fee_per_hour (£/h)")
+    max_per_kind: int = _p(12, "facilities", doc="at most this many public workshops of each POI kind")
+    pro_makers: int = _p(4, "facilities", doc="professional makers (Opendesk-type CNC shops) at craft/industrial POIs")
+    textile_mills: int = _p(1, "facilities", doc="3D-weaving mills at industrial POIs")
+    makerspaces_if_missing: int = _p(1, "facilities", doc="makerspaces placed by the fallback rule if the map has none")
+
+
+@dataclass
+class PlatformConfig:
+    """The DM platform: matching, commission, royalty and delivery."""
+
+    matching: str = _p("earliest", "nearest|earliest|cheapest", doc="how an order is matched to a facility")
+    royalty_share: float = _p(0.08, "share of price", "Opendesk FAQ: designer royalty 8 % (PARAMETERS §2)")
+    commission: float = _p(0.125, "share of price", "3D Hubs commission 12.5 % (PARAMETERS §3)")
+    delivery_mode: str = _p("cargo_bike", "walk|bike|cargo_bike|van", doc="vehicle that delivers platform orders")
+    delivery_fee: float = _p(4.0, "£", doc="flat local delivery charge")
+    acceptance_minutes: float = _p(45.0, "min", "3D Hubs response target ≤45 min (PARAMETERS §3)")
+    designers_per_1000_citizens: float = _p(5.0, "designers", doc="designers publishing on the platform")
+    designs_per_designer: int = _p(3, "designs", doc="designs published by each designer")
+    design_popularity_exponent: float = _p(1.0, "-", doc="Zipf exponent of design popularity")
+
+
+@dataclass
+class PolicyConfig:
+    """Subsidy levers; every one is paid by the public budget."""
+
+    fee_waiver_share: float = _p(0.0, "share", doc="share of public-workshop fees paid by the public budget")
+    material_subsidy_share: float = _p(0.0, "share", doc="share of material cost at public workshops subsidised")
+    targeted_quintiles: list[int] = _p([1, 2, 3, 4, 5], "quintiles", doc="income quintiles eligible for subsidies")
+    extra_printers_per_workshop: int = _p(0, "machines", doc="equipment grant: 3D printers added to every workshop")
+    printer_grant_cost: float = _p(1100.0, "£/printer", "Prusa MK4 assembled US$1,099 (PARAMETERS §5)")
+    training_multiplier: float = _p(1.0, "-", doc="training programme: multiplies the training hazard")
+    training_cost_per_session: float = _p(25.0, "£", doc="public cost of one training session")
+    machine_grant: float = _p(0.0, "£", doc="grant to a prosumer buying a machine")
+    mill_support: float = _p(0.0, "£", doc="one-off support paid to each textile mill")
+
+
+@dataclass
+class LogisticsConfig:
+    """Import last mile and emission factors."""
+
+    co2_van_kg_per_km: float = _p(0.250, "kg CO2e/km", "DESNZ 2024 diesel van ≤3.5 t (PARAMETERS §9)")
+    co2_cargo_bike_kg_per_km: float = _p(0.005, "kg CO2e/km", "Zedify 0-5 g/km, upper end (PARAMETERS §9)")
+    cargo_bike_speed_kph: float = _p(15.0, "km/h", "Pedal Me GPS 2020 (PARAMETERS §9)")
+
+
+@dataclass
+class Config:
+    """The whole configuration of one run."""
+
+    run: RunConfig = field(default_factory=RunConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    needs: NeedsConfig = field(default_factory=NeedsConfig)
+    adoption: AdoptionConfig = field(default_factory=AdoptionConfig)
+    choice: ChoiceConfig = field(default_factory=ChoiceConfig)
+    facilities: FacilitiesConfig = field(default_factory=FacilitiesConfig)
+    platform: PlatformConfig = field(default_factory=PlatformConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    logistics: LogisticsConfig = field(default_factory=LogisticsConfig)
+
+    @property
+    def seed(self) -> int:
+        """The run's seed (``run.seed``)."""
+        return self.run.seed
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain nested dict (TOML-serialisable)."""
+        return dataclasses.asdict(self)
+
+    def facility_kind(self, kind: str) -> FacilityKindConfig:
+        """The typed record of facility ``kind``."""
+        return FacilityKindConfig(**self.facilities.kinds[kind])
+
+    def validate(self) -> Config:
+        """Check ranges and names; raise :class:`ConfigError` naming the field."""
+        _validate(self)
+        return self
+
+
+def _fail(name: str, value: Any, expected: str) -> None:
+    msg = f"config field '{name}' = {value!r}: expected {expected}"
+    raise ConfigError(msg)
+
+
+def _validate(cfg: Config) -> None:
+    run = cfg.run
+    if not isinstance(run.citizens, int) or run.citizens < 1:
+        _fail("run.citizens", run.citizens, "a positive integer")
+    if not (run.days > 0 and math.isfinite(run.days)):
+        _fail("run.days", run.days, "a positive number of days")
+    if not isinstance(run.seed, int) or run.seed < 0:
+        _fail("run.seed", run.seed, "a non-negative integer")
+    for name in ("bass_p", "bass_q", "initial_aware_share", "initial_maker_share", "maker_rate"):
+        value = getattr(cfg.adoption, name)
+        if value < 0:
+            _fail(f"adoption.{name}", value, "a non-negative number")
+    for name in ("initial_aware_share", "initial_maker_share"):
+        if getattr(cfg.adoption, name) > 1:
+            _fail(f"adoption.{name}", getattr(cfg.adoption, name), "a share between 0 and 1")
+    if cfg.platform.matching not in ("nearest", "earliest", "cheapest"):
+        _fail("platform.matching", cfg.platform.matching, "one of nearest, earliest, cheapest")
+    if cfg.platform.delivery_mode not in ("walk", "bike", "cargo_bike", "van"):
+        _fail("platform.delivery_mode", cfg.platform.delivery_mode, "one of walk, bike, cargo_bike, van")
+    for name in ("fee_waiver_share", "material_subsidy_share"):
+        value = getattr(cfg.policy, name)
+        if not 0 <= value <= 1:
+            _fail(f"policy.{name}", value, "a share between 0 and 1")
+    for q in cfg.policy.targeted_quintiles:
+        if q not in (1, 2, 3, 4, 5):
+            _fail("policy.targeted_quintiles", cfg.policy.targeted_quintiles, "income quintiles 1..5")
+    product_fields = {f.name for f in dataclasses.fields(ProductConfig)}
+    for name, prod in cfg.needs.products.items():
+        missing = product_fields - set(prod)
+        extra = set(prod) - product_fields
+        if missing or extra:
+            _fail(f"needs.products.{name}", sorted(prod), f"exactly the keys {sorted(product_fields)}")
+        for key in ("machine_hours", "material_cost", "import_price", "import_lead_days", "needs_per_citizen_year"):
+            if not prod[key] >= 0:
+                _fail(f"needs.products.{name}.{key}", prod[key], "a non-negative number")
+    kind_fields = {f.name for f in dataclasses.fields(FacilityKindConfig)}
+    for kind, spec in cfg.facilities.kinds.items():
+        unknown = set(spec) - kind_fields
+        if unknown:
+            _fail(f"facilities.kinds.{kind}", sorted(unknown), f"keys among {sorted(kind_fields)}")
+        for key in ("machines", "hours", "fee_per_hour"):
+            if key not in spec:
+                _fail(f"facilities.kinds.{kind}.{key}", None, "a value (it is required)")
+        for machine, count in spec["machines"].items():
+            if not isinstance(count, int) or count < 0:
+                _fail(f"facilities.kinds.{kind}.machines.{machine}", count, "a non-negative integer")
+        for entry in spec["hours"]:
+            parse_hours_entry(entry, f"facilities.kinds.{kind}.hours")
+
+
+def parse_hours_entry(entry: Any, name: str) -> tuple[list[int], float, float]:
+    """Parse ``["mon-fri", 10, 19]`` into (weekday indices, open hour, close hour)."""
+    if not (isinstance(entry, (list, tuple)) and len(entry) == 3):
+        _fail(name, entry, "entries like ['mon-fri', 10, 19]")
+    days, start, end = entry
+    if not (isinstance(start, (int, float)) and isinstance(end, (int, float)) and 0 <= start < end <= 24):
+        _fail(name, entry, "open and close hours with 0 <= open < close <= 24")
+    if days == "daily":
+        return list(range(7)), float(start), float(end)
+    parts = str(days).lower().split("-")
+    if not all(p in WEEKDAYS for p in parts) or len(parts) > 2:
+        _fail(name, entry, "days as 'daily', 'mon', or a range like 'mon-fri'")
+    first = WEEKDAYS.index(parts[0])
+    last = WEEKDAYS.index(parts[-1])
+    if last < first:
+        _fail(name, entry, "a day range in week order (mon-fri, not fri-mon)")
+    return list(range(first, last + 1)), float(start), float(end)
+
+
+def _merge(target: Any, data: dict[str, Any], prefix: str) -> None:
+    """Merge ``data`` into the dataclass ``target``, checking names and types."""
+    names = {f.name: f for f in dataclasses.fields(target)}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in names:
+            msg = f"unknown config field '{dotted}': expected one of {', '.join(sorted(names))}"
+            raise ConfigError(msg)
+        current = getattr(target, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                _fail(dotted, value, "a table")
+            _merge(current, value, dotted + ".")
+        else:
+            setattr(target, key, _coerce(dotted, current, value))
+
+
+def _coerce(name: str, current: Any, value: Any) -> Any:
+    """Coerce ``value`` to the type of ``current`` (the default) or fail naming ``name``."""
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        _fail(name, value, "true or false")
+    if isinstance(current, int):
+        if isinstance(value, bool):
+            _fail(name, value, "an integer")
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError):
+            _fail(name, value, "an integer")
+        if not as_float.is_integer():
+            _fail(name, value, "an integer")
+        return int(as_float)
+    if isinstance(current, float):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            _fail(name, value, "a number")
+    if isinstance(current, dict):
+        if not isinstance(value, dict):
+            _fail(name, value, "a table")
+        merged = _copy(current)
+        for key, sub in value.items():
+            if isinstance(sub, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **sub}
+            else:
+                merged[key] = sub
+        return merged
+    if isinstance(current, list):
+        if not isinstance(value, list):
+            _fail(name, value, "a list")
+        return value
+    if isinstance(current, str):
+        return str(value)
+    return value
+
+
+def config_from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
+    """Build a validated :class:`Config` from a nested dict (e.g. parsed TOML)."""
+    cfg = base if base is not None else Config()
+    _merge(cfg, data, "")
+    return cfg.validate()
+
+
+def load_config(path: str | Path, base: Config | None = None) -> Config:
+    """Load a TOML configuration file; unknown or ill-typed fields are one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        msg = f"config file {path}: not found (expected a TOML file)"
+        raise ConfigError(msg)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        msg = f"config file {path}: not valid TOML ({exc})"
+        raise ConfigError(msg) from None
+    try:
+        return config_from_dict(data, base)
+    except ConfigError as exc:
+        msg = f"config file {path}: {exc}"
+        raise ConfigError(msg) from None
+
+
+def apply_overrides(cfg: Config, assignments: list[str]) -> Config:
+    """Apply ``section.field=value`` strings (values parsed as TOML literals when possible)."""
+    for item in assignments:
+        if "=" not in item:
+            msg = f"override '{item}': expected section.field=value"
+            raise ConfigError(msg)
+        key, raw = item.split("=", 1)
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        nested: dict[str, Any] = {}
+        node = nested
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+        config_from_dict(nested, cfg)
+    return cfg
+
+
+def config_to_toml(cfg: Config) -> str:
+    """Serialise ``cfg`` as TOML text (round-trips through :func:`load_config`)."""
+    import tomli_w
+
+    return tomli_w.dumps(cfg.to_dict())
+
+
+def parameter_rows(cfg: Config | None = None) -> list[dict[str, str]]:
+    """Every parameter as a row: name, default, unit, source, description."""
+    cfg = cfg or Config()
+    rows: list[dict[str, str]] = []
+    for section in dataclasses.fields(cfg):
+        obj = getattr(cfg, section.name)
+        for f in dataclasses.fields(obj):
+            rows.append({
+                "name": f"{section.name}.{f.name}",
+                "default": repr(getattr(obj, f.name)),
+                "unit": f.metadata.get("unit", ""),
+                "source": f.metadata.get("source", ASSUMPTION),
+                "doc": f.metadata.get("doc", ""),
+            })
+    return rows

@@ -1,0 +1,586 @@
+"""The city model: citizens, designers, makers, public workshops and mills on a real street graph.
+
+One Mesa step is one simulated hour. Within the hour, needs arrive at exact
+minutes (Poisson), channels are chosen by a vectorised logit, and every
+discrete happening — a platform order accepted, a citizen arriving at a
+workshop, a job finishing, a delivery reaching a home, a closed workshop
+opening — is an event at its exact minute in :class:`~citymodel.events.EventQueue`.
+Adoption, training and machine purchases are updated once per simulated day.
+Time is in minutes since the start of day 0; money in £; distances in metres.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import mesa
+import numpy as np
+
+from citymodel import adoption
+from citymodel.agents import Citizen, Design, Designer, FacilityAgent, Maker, PublicWorkshop, TextileMill
+from citymodel.calendar import MINUTES_PER_DAY, WeeklyCalendar
+from citymodel.choice import IMPORT, PLATFORM, SELF_FABRICATION, Alternatives, choose, utilities
+from citymodel.config import Config
+from citymodel.events import EventQueue
+from citymodel.ledger import Ledger
+from citymodel.orderbook import CANCELLED, DELIVERED, OrderBook, TripLog
+from citymodel.population import AWARE, MAKER, PROSUMER, STAGES, UNAWARE, build_population
+from citymodel.siting import PUBLIC_WORKSHOP_KINDS, choose_sites, home_candidates, import_depot
+from citymodel.travel import TravelTables
+
+# Event kinds.
+PLATFORM_ACCEPT, SELF_FAB_ARRIVE, JOB_DONE, DELIVER, POOL_OPEN = range(5)
+STREAMS = ("population", "ties", "needs", "choice", "durations", "adoption", "designers", "imports")
+FACILITY_KINDS = (*PUBLIC_WORKSHOP_KINDS, "maker", "textile_mill")
+WALK_15_MIN_S = 900.0
+
+
+class CityModel(mesa.Model):
+    """Distributed manufacturing in a city (Srai et al. 2016 §4.4–4.5) as an agent-based model.
+
+    Parameters
+    ----------
+    config
+        The run's configuration (defaults if None); ``config.run.seed`` seeds every stream.
+    city
+        A loaded :class:`citymodel.maps.City`; loaded from ``config.run.map`` if None.
+    always_open
+        Open every facility 24/7 (used by validation checks).
+
+    Attributes
+    ----------
+    now
+        Current time (minutes since the start of day 0).
+    population
+        Citizen state as numpy columns (see :class:`~citymodel.population.Population`).
+    citizens, designers, facilities
+        The Mesa agents (citizens are thin handles onto ``population`` rows).
+    orders, trips, ledger
+        The order book, the trip log and the payments, as columnar tables.
+    """
+
+    def __init__(self, config: Config | None = None, city=None, *, always_open: bool = False) -> None:
+        config = (config or Config()).validate()
+        super().__init__(rng=config.run.seed)
+        self.config = config
+        self.always_open = always_open
+        seeds = np.random.SeedSequence(config.run.seed).spawn(len(STREAMS))
+        self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
+        if city is None:
+            from citymodel.maps import load_city
+
+            city = load_city(config.run.map)
+        self.city = city
+        self.now = 0.0
+        self.events = EventQueue()
+        self.products = list(config.needs.products)
+        self.orders = OrderBook(self.products, [p["machine"] for p in config.needs.products.values()])
+        self.trips = TripLog()
+        self.ledger = Ledger()
+        self.notes: list[str] = []
+        self._calendars: dict[str, WeeklyCalendar] = {}
+        self.timeseries_rows: list[dict] = []
+        self._build_population()
+        self._build_facilities()
+        self._build_designers()
+        self._seed_adoption()
+        self._hour_orders = np.zeros(3, dtype=np.int64)
+
+    # ------------------------------------------------------------------ set-up
+    def _build_population(self) -> None:
+        cfg = self.config
+        homes, note = home_candidates(self.city)
+        if note:
+            self.notes.append(note)
+        west, south, east, north = self.city.bbox
+        self.centre = ((west + east) / 2, (south + north) / 2)
+        self.population = build_population(cfg.run.citizens, homes, self.centre, cfg.population,
+                                           self.streams["population"], self.streams["ties"])
+        self.median_income = float(cfg.population.income_median)
+        self.degree = np.asarray(self.population.ties.sum(axis=1)).ravel()
+        self.citizens = [Citizen(self, i) for i in range(cfg.run.citizens)]
+
+    def _build_facilities(self) -> None:
+        cfg = self.config
+        sites, notes = choose_sites(self.city, cfg.facilities, self.streams["population"])
+        self.notes += notes
+        self.facilities: list[FacilityAgent] = []
+        extra = {"3d_printer": cfg.policy.extra_printers_per_workshop} if cfg.policy.extra_printers_per_workshop else {}
+        for site in sites:
+            cls = PublicWorkshop if site.kind in PUBLIC_WORKSHOP_KINDS else (
+                TextileMill if site.kind == "textile_mill" else Maker)
+            spec_kind = "pro_maker" if site.kind == "maker" else site.kind
+            self._add_facility(cls, site.kind, spec_kind, site.nodes, site.name, site.lon, site.lat,
+                               site.placement, extra if cls is PublicWorkshop else None)
+        self.travel = TravelTables(self.city, self.population, cfg)
+        for facility in self.facilities:
+            self.travel.add_facility(facility)
+        self.depot_node = import_depot(self.city)
+        self.import_last_mile = self.travel.import_last_mile(self.depot_node)
+        # Nearest public workshop per citizen and machine type (walking, home -> workshop).
+        self.public = [f for f in self.facilities if isinstance(f, PublicWorkshop)]
+        self.walk_to_workshop_s = self.travel.nearest_walk(self.public, machine=None)[1]
+        machines = {p["machine"] for p in cfg.needs.products.values()}
+        self.nearest_workshop = {m: self.travel.nearest_walk(self.public, machine=m) for m in machines}
+        grant_cost = cfg.policy.extra_printers_per_workshop * cfg.policy.printer_grant_cost * len(self.public)
+        if grant_cost > 0:
+            self.ledger.pay(0.0, -1, "public_budget", "machine_supplier", grant_cost, "grant")
+        for mill in (f for f in self.facilities if isinstance(f, TextileMill)):
+            if cfg.policy.mill_support > 0:
+                self.ledger.pay(0.0, -1, "public_budget", f"facility:{mill.facility_id}",
+                                cfg.policy.mill_support, "grant")
+                mill.revenue += cfg.policy.mill_support
+
+    def _add_facility(self, cls, kind: str, spec_kind: str, nodes: dict[str, int], name: str = "",
+                      lon: float = float("nan"), lat: float = float("nan"), placement: str = "poi",
+                      extra: dict[str, int] | None = None) -> FacilityAgent:
+        facility = cls(self, len(self.facilities), kind, self.config.facility_kind(spec_kind), nodes, name,
+                       lon, lat, placement, self.now, extra, spec_kind)
+        self.facilities.append(facility)
+        return facility
+
+    def _build_designers(self) -> None:
+        cfg = self.config.platform
+        rng = self.streams["designers"]
+        n = max(len(self.products), round(self.config.run.citizens * cfg.designers_per_1000_citizens / 1000))
+        self.designers = [Designer(self, i) for i in range(n)]
+        self.designs: dict[str, list[Design]] = {p: [] for p in self.products}
+        for k in range(n * cfg.designs_per_designer):
+            designer = self.designers[k % n]
+            product = self.products[k % len(self.products)]
+            spec = self.config.needs.product(product)
+            design = Design(k, designer.designer_id, product, spec.machine,
+                            spec.machine_hours * float(rng.lognormal(0.0, 0.2)), spec.material_cost)
+            designer.designs.append(design)
+            self.designs[product].append(design)
+        self.design_weights = {}
+        for product, designs in self.designs.items():
+            w = 1.0 / np.arange(1, len(designs) + 1) ** cfg.design_popularity_exponent
+            self.design_weights[product] = w / w.sum()
+
+    def _seed_adoption(self) -> None:
+        cfg = self.config.adoption
+        rng = self.streams["adoption"]
+        pop = self.population
+        n = len(pop)
+        aware = rng.random(n) < cfg.initial_aware_share
+        pop.stage[aware] = AWARE
+        pop.stage_day[aware, AWARE] = 0.0
+        n_makers = int(round(cfg.initial_maker_share * n))
+        if n_makers:
+            weights = pop.income / pop.income.sum()
+            for row in np.sort(rng.choice(n, size=n_makers, replace=False, p=weights)):
+                self._become_maker(int(row), pay=False)
+
+    # ------------------------------------------------------------------ stepping
+    @property
+    def day(self) -> int:
+        """Current simulated day (0-based)."""
+        return int(self.now // MINUTES_PER_DAY)
+
+    def step(self) -> None:
+        """Advance one simulated hour."""
+        start = self.now
+        end = start + 60.0
+        if start % MINUTES_PER_DAY == 0:
+            self._daily_update()
+        self._hour_orders[:] = 0
+        self._generate_needs(start, end)
+        for time_min, kind, payload in self.events.pop_until(end):
+            self.now = time_min
+            self._dispatch[kind](self, payload)
+        self.now = end
+        self._record_hour(start)
+
+    def run(self, days: float | None = None, progress: Callable[[int, int], None] | None = None) -> None:
+        """Run ``days`` (default ``config.run.days``) simulated days, calling ``progress(hour, total)``."""
+        hours = int(round((days if days is not None else self.config.run.days) * 24))
+        for h in range(hours):
+            self.step()
+            if progress is not None:
+                progress(h + 1, hours)
+
+    # ------------------------------------------------------------------ needs and channels
+    def _generate_needs(self, start: float, end: float) -> None:
+        cfg = self.config
+        rng = self.streams["needs"]
+        n = len(self.population)
+        blocks = []
+        for p_index, product in enumerate(self.products):
+            rate = cfg.needs.products[product]["needs_per_citizen_year"] * n / (365.0 * 24.0)
+            k = rng.poisson(rate)
+            if k:
+                who = rng.integers(0, n, size=k)
+                when = start + rng.random(k) * (end - start)
+                blocks.append((np.full(k, p_index), who, when))
+        if not blocks:
+            return
+        product_idx = np.concatenate([b[0] for b in blocks])
+        who = np.concatenate([b[1] for b in blocks])
+        when = np.concatenate([b[2] for b in blocks])
+        order = np.argsort(when, kind="stable")
+        product_idx, who, when = product_idx[order], who[order], when[order]
+        choice = choose(self._utilities(product_idx, who), self.streams["choice"])
+        self._place_orders(product_idx, who, when, choice)
+
+    def _platform_estimates(self) -> dict[str, tuple[float, float]]:
+        """Per machine type: (typical fee £/h, current mean backlog in days) on the platform."""
+        out = {}
+        for machine in {p["machine"] for p in self.config.needs.products.values()}:
+            pools = [f.pools[machine] for f in self.facilities
+                     if f.takes_platform_orders and machine in f.pools]
+            if not pools:
+                out[machine] = (np.nan, np.nan)
+                continue
+            fee = float(np.median([f.fee_per_hour for f in self.facilities
+                                   if f.takes_platform_orders and machine in f.pools]))
+            backlog_days = float(np.mean([p.backlog_min() for p in pools])) / (8 * 60)
+            out[machine] = (fee, backlog_days)
+        return out
+
+    def _utilities(self, product_idx: np.ndarray, who: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        pop = self.population
+        m = len(who)
+        price = np.zeros((m, 3))
+        days = np.zeros((m, 3))
+        travel = np.zeros((m, 3))
+        personal = np.zeros((m, 3))
+        available = np.ones((m, 3), dtype=bool)
+        stage = pop.stage[who]
+        estimates = self._platform_estimates()
+        share = 1.0 - cfg.platform.royalty_share - cfg.platform.commission
+        eligible = np.isin(pop.income_quintile[who], cfg.policy.targeted_quintiles)
+        for p_index, product in enumerate(self.products):
+            rows = np.flatnonzero(product_idx == p_index)
+            if rows.size == 0:
+                continue
+            spec = cfg.needs.product(product)
+            price[rows, IMPORT] = spec.import_price
+            days[rows, IMPORT] = spec.import_lead_days
+            fee, backlog = estimates[spec.machine]
+            base = fee * spec.machine_hours + spec.material_cost + cfg.platform.delivery_fee
+            price[rows, PLATFORM] = base / share
+            days[rows, PLATFORM] = (cfg.platform.acceptance_minutes / 1440 + backlog
+                                    + spec.machine_hours / 8.0 + 0.1)
+            available[rows, PLATFORM] = np.isfinite(fee) & (stage[rows] >= AWARE)
+            personal[rows, PLATFORM] = personal[rows, SELF_FABRICATION] = spec.personalisation_value
+            w_index, walk_s = self.nearest_workshop[spec.machine]
+            citizens = who[rows]
+            reach = np.isfinite(walk_s[citizens]) & (w_index[citizens] >= 0)
+            fees = np.array([f.fee_per_hour for f in self.public] + [np.nan])[w_index[citizens]]
+            waiver = np.where(eligible[rows], cfg.policy.fee_waiver_share, 0.0)
+            material = np.where(eligible[rows], 1 - cfg.policy.material_subsidy_share, 1.0)
+            price[rows, SELF_FABRICATION] = fees * (1 - waiver) * spec.machine_hours + spec.material_cost * material
+            round_trip_h = 2 * np.where(reach, walk_s[citizens], 0.0) / 3600.0
+            travel[rows, SELF_FABRICATION] = round_trip_h
+            days[rows, SELF_FABRICATION] = (round_trip_h + spec.machine_hours) / 24.0 + 0.5
+            available[rows, SELF_FABRICATION] = (reach & (stage[rows] >= AWARE)
+                                                 & (pop.skill[citizens] >= cfg.adoption.self_fab_min_skill))
+        return utilities(Alternatives(np.nan_to_num(price), days, travel, personal, available),
+                         pop.income[who], pop.skill[who], self.median_income, cfg.choice)
+
+    def _place_orders(self, product_idx: np.ndarray, who: np.ndarray, when: np.ndarray,
+                      choice: np.ndarray) -> None:
+        cfg = self.config
+        pop = self.population
+        np.add.at(pop.orders_by_channel, (who, choice), 1)
+        self._hour_orders += np.bincount(choice, minlength=3)
+        designs = self._pick_designs(product_idx)
+        is_import = choice == IMPORT
+        if is_import.any():
+            self._place_imports(product_idx[is_import], who[is_import], when[is_import], designs[is_import])
+        rng = self.streams["durations"]
+        for i in np.flatnonzero(~is_import):
+            design = designs[i]
+            spec = cfg.needs.product(self.products[product_idx[i]])
+            shape = 1.0 / cfg.needs.machine_time_cv**2
+            hours = float(rng.gamma(shape, design.machine_hours / shape))
+            order_id = self.orders.new(citizen_id=int(who[i]), channel=int(choice[i]), product=int(product_idx[i]),
+                                       design=design, machine=spec.machine, created_min=float(when[i]),
+                                       machine_hours=hours)
+            if choice[i] == PLATFORM:
+                self.events.push(float(when[i]) + cfg.platform.acceptance_minutes, PLATFORM_ACCEPT, order_id)
+            else:
+                self._start_self_fabrication(order_id, int(who[i]), spec.machine, float(when[i]))
+
+    def _pick_designs(self, product_idx: np.ndarray) -> np.ndarray:
+        rng = self.streams["designers"]
+        out = np.empty(len(product_idx), dtype=object)
+        for p_index, product in enumerate(self.products):
+            rows = np.flatnonzero(product_idx == p_index)
+            if rows.size:
+                picks = rng.choice(len(self.designs[product]), size=rows.size, p=self.design_weights[product])
+                designs = self.designs[product]
+                out[rows] = [designs[j] for j in picks]
+        return out
+
+    def _place_imports(self, product_idx, who, when, designs) -> None:
+        cfg = self.config
+        rng = self.streams["imports"]
+        lead_days = np.array([cfg.needs.products[p]["import_lead_days"] for p in self.products])[product_idx]
+        price = np.array([cfg.needs.products[p]["import_price"] for p in self.products])[product_idx]
+        sigma = np.sqrt(np.log1p(cfg.needs.import_lead_cv**2))
+        lead_min = lead_days * 1440.0 * rng.lognormal(-sigma**2 / 2, sigma, size=len(who))
+        time_s, dist_m, dest = self.import_last_mile(who)
+        delivered = when + lead_min
+        ids = self.orders.add_imports(who, product_idx, when, delivered, price, self.depot_node, dest, time_s, dist_m,
+                                      machines=[d.machine for d in designs])
+        self.ledger.pay_many(when, ids, [f"citizen:{c}" for c in who], "import_supplier", price, "price")
+
+    # ------------------------------------------------------------------ self-fabrication
+    def _start_self_fabrication(self, order_id: int, citizen: int, machine: str, created: float) -> None:
+        w_index, _ = self.nearest_workshop[machine]
+        workshop = self.public[int(w_index[citizen])]
+        home = int(self.population.home_node[citizen])
+        out_s, out_m = self.travel.walk_home_to(workshop, citizen)
+        arrive = created + out_s / 60.0
+        if not workshop.calendar.is_open(arrive):
+            arrive = workshop.calendar.next_open(arrive)
+        depart = arrive - out_s / 60.0
+        self.trips.add(citizen, "citizen", "self_fabrication", "walk", home, workshop.nodes["walk"], depart, arrive,
+                       out_s, out_m, order_id)
+        self.orders.assign(order_id, workshop, "walk")
+        self.events.push(arrive, SELF_FAB_ARRIVE, order_id)
+
+    def _on_self_fab_arrive(self, order_id: int) -> None:
+        self._submit_job(order_id, platform=False)
+
+    # ------------------------------------------------------------------ platform
+    def _on_platform_accept(self, order_id: int) -> None:
+        cfg = self.config
+        machine = self.orders.machine_of(order_id)
+        citizen = self.orders.citizen_of(order_id)
+        candidates = [f for f in self.facilities if f.takes_platform_orders and machine in f.pools]
+        if not candidates:
+            self.orders.cancel(order_id, self.now)
+            return
+        time_s, _ = self.travel.delivery_to_home(candidates, citizen)
+        reachable = np.isfinite(time_s)
+        if not reachable.any():
+            self.orders.cancel(order_id, self.now)
+            return
+        hours = self.orders.quote_hours(order_id)
+        fee = np.array([f.fee_per_hour for f in candidates])
+        rule = cfg.platform.matching
+        if rule == "nearest":
+            score = time_s
+        elif rule == "cheapest":
+            score = fee * hours + time_s / 3600.0 * 1e-6
+        else:
+            finish = np.array([self._estimate_finish(f, machine, hours) for f in candidates])
+            score = finish + time_s / 60.0
+        score = np.where(reachable, score, np.inf)
+        facility = candidates[int(np.argmin(score))]
+        base = facility.fee_per_hour * hours + self.orders.material_of(order_id) + cfg.platform.delivery_fee
+        price = base / (1.0 - cfg.platform.royalty_share - cfg.platform.commission)
+        self.orders.assign(order_id, facility, cfg.platform.delivery_mode, price=price,
+                           royalty=price * cfg.platform.royalty_share)
+        self._submit_job(order_id, platform=True)
+
+    def _estimate_finish(self, facility: FacilityAgent, machine: str, hours: float) -> float:
+        pool = facility.pools[machine]
+        start = facility.calendar.next_open(self.now)
+        return facility.calendar.time_after_open_minutes(start, pool.backlog_min() + hours * 60.0)
+
+    # ------------------------------------------------------------------ production
+    def _submit_job(self, order_id: int, platform: bool) -> None:
+        facility = self.facilities[self.orders.facility_of(order_id)]
+        machine = self.orders.machine_of(order_id)
+        pool = facility.pools[machine]
+        pool.submit(order_id, self.orders.machine_minutes(order_id), platform)
+        self._start_pool(facility, machine)
+
+    def _start_pool(self, facility: FacilityAgent, machine: str) -> None:
+        pool = facility.pools[machine]
+        for batch_id, batch in pool.start_ready(self.now):
+            for order_id in batch.order_ids:
+                self.orders.set_started(order_id, self.now)
+            self.events.push(batch.finish_min, JOB_DONE, (facility.facility_id, machine, batch_id))
+        if pool.queue and pool.free > 0 and not facility.calendar.is_open(self.now):
+            opens = facility.calendar.next_open(self.now)
+            if pool.wakeup_at != opens:
+                pool.wakeup_at = opens
+                self.events.push(opens, POOL_OPEN, (facility.facility_id, machine))
+
+    def _on_pool_open(self, payload: tuple[int, str]) -> None:
+        facility = self.facilities[payload[0]]
+        facility.pools[payload[1]].wakeup_at = -1.0
+        self._start_pool(facility, payload[1])
+
+    def _on_job_done(self, payload: tuple[int, str, int]) -> None:
+        facility_id, machine, batch_id = payload
+        facility = self.facilities[facility_id]
+        batch = facility.pools[machine].finish(batch_id)
+        for order_id in batch.order_ids:
+            self.orders.set_completed(order_id, self.now)
+            if self.orders.channel_of(order_id) == PLATFORM:
+                self._deliver_platform(order_id, facility)
+            else:
+                self._finish_self_fabrication(order_id, facility)
+        self._start_pool(facility, machine)
+
+    def _deliver_platform(self, order_id: int, facility: FacilityAgent) -> None:
+        cfg = self.config
+        citizen = self.orders.citizen_of(order_id)
+        mode = cfg.platform.delivery_mode
+        time_s, dist_m, origin, dest = self.travel.delivery_leg(facility, citizen)
+        self.trips.add(facility.facility_id, facility.kind, "delivery", mode, origin, dest, self.now,
+                       self.now + time_s / 60.0, time_s, dist_m, order_id)
+        vehicle_km = dist_m / 1000.0 if mode in ("van", "cargo_bike") else 0.0
+        self.orders.set_trip(order_id, origin, dest, time_s, dist_m, vehicle_km)
+        price = self.orders.price_of(order_id)
+        royalty = self.orders.royalty_of(order_id)
+        base = price * (1.0 - cfg.platform.royalty_share - cfg.platform.commission)
+        payer = f"citizen:{citizen}"
+        self.ledger.pay(self.now, order_id, payer, "platform", price, "price")
+        self.ledger.pay(self.now, order_id, "platform", f"facility:{facility.facility_id}", base, "fee")
+        designer = self.designers[self.orders.designer_of(order_id)]
+        self.ledger.pay(self.now, order_id, "platform", f"designer:{designer.designer_id}", royalty, "royalty")
+        facility.revenue += base
+        designer.earn(royalty, self.now)
+        self.events.push(self.now + time_s / 60.0, DELIVER, order_id)
+
+    def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent) -> None:
+        cfg = self.config
+        citizen = self.orders.citizen_of(order_id)
+        hours = self.orders.machine_minutes(order_id) / 60.0
+        fee = workshop.fee_per_hour * hours
+        material = self.orders.material_of(order_id)
+        eligible = int(self.population.income_quintile[citizen]) in cfg.policy.targeted_quintiles
+        subsidy = (fee * cfg.policy.fee_waiver_share + material * cfg.policy.material_subsidy_share) if eligible else 0.0
+        paid = fee + material - subsidy
+        payee = f"facility:{workshop.facility_id}"
+        self.ledger.pay(self.now, order_id, f"citizen:{citizen}", payee, paid, "fee")
+        if subsidy > 0:
+            self.ledger.pay(self.now, order_id, "public_budget", payee, subsidy, "subsidy")
+        workshop.revenue += fee + material
+        self.orders.set_money(order_id, price=paid, subsidy=subsidy)
+        back_s, back_m = self.travel.walk_workshop_to_home(workshop, citizen)
+        home = int(self.population.home_node[citizen])
+        self.trips.add(citizen, "citizen", "return_home", "walk", workshop.nodes["walk"], home, self.now,
+                       self.now + back_s / 60.0, back_s, back_m, order_id)
+        self.orders.set_trip(order_id, workshop.nodes["walk"], home, back_s, back_m, 0.0)
+        if self.population.stage[citizen] < PROSUMER:
+            self.population.stage[citizen] = PROSUMER
+            self.population.stage_day[citizen, PROSUMER] = self.now / MINUTES_PER_DAY
+        self.events.push(self.now + back_s / 60.0, DELIVER, order_id)
+
+    def _on_deliver(self, order_id: int) -> None:
+        self.orders.set_delivered(order_id, self.now)
+
+    _dispatch = {
+        PLATFORM_ACCEPT: _on_platform_accept,
+        SELF_FAB_ARRIVE: _on_self_fab_arrive,
+        JOB_DONE: _on_job_done,
+        DELIVER: _on_deliver,
+        POOL_OPEN: _on_pool_open,
+    }
+
+    # ------------------------------------------------------------------ daily adoption
+    def _daily_update(self) -> None:
+        cfg = self.config.adoption
+        pop = self.population
+        rng = self.streams["adoption"]
+        dt = 1.0 / adoption.DAYS_PER_YEAR
+        day = self.now / MINUTES_PER_DAY
+        aware_or_beyond = pop.stage >= AWARE
+        if cfg.well_mixed:
+            share = np.full(len(pop), aware_or_beyond.mean())
+        else:
+            share = adoption.tie_share(pop.ties, aware_or_beyond, self.degree)
+        unaware = np.flatnonzero(pop.stage == UNAWARE)
+        prob = adoption.awareness_probability(cfg.bass_p, cfg.bass_q, share[unaware], dt)
+        new = unaware[rng.random(unaware.size) < prob]
+        pop.stage[new] = AWARE
+        pop.stage_day[new, AWARE] = day
+        self._train(rng, dt)
+        prosumers = np.flatnonzero(pop.stage == PROSUMER)
+        if prosumers.size:
+            eligible = np.isin(pop.income_quintile[prosumers], self.config.policy.targeted_quintiles)
+            grant = np.where(eligible, self.config.policy.machine_grant, 0.0)
+            maker_share = adoption.tie_share(pop.ties, pop.stage == MAKER, self.degree)[prosumers]
+            prob = adoption.maker_probability(cfg.maker_rate, pop.income[prosumers], self.median_income,
+                                              cfg.machine_cost, grant, cfg.maker_imitation, maker_share, dt)
+            for row in prosumers[rng.random(prosumers.size) < prob]:
+                self._become_maker(int(row), pay=True)
+
+    def _train(self, rng: np.random.Generator, dt: float) -> None:
+        cfg = self.config.adoption
+        pop = self.population
+        rate = cfg.training_rate * self.config.policy.training_multiplier
+        candidates = np.flatnonzero((pop.stage >= AWARE) & (pop.skill < cfg.self_fab_min_skill)
+                                    & (self.walk_to_workshop_s <= WALK_15_MIN_S))
+        trained = candidates[rng.random(candidates.size) < 1.0 - np.exp(-rate * dt)]
+        if trained.size == 0:
+            return
+        pop.skill[trained] = np.minimum(pop.skill[trained] + cfg.training_skill_gain, 1.0)
+        cost = self.config.policy.training_cost_per_session
+        if cost > 0:
+            self.ledger.pay_many(np.full(trained.size, self.now), np.full(trained.size, -1),
+                                 "public_budget", "training_provider", np.full(trained.size, cost), "training")
+
+    def _become_maker(self, row: int, pay: bool) -> None:
+        cfg = self.config
+        pop = self.population
+        pop.stage[row] = MAKER
+        pop.stage_day[row, MAKER] = self.now / MINUTES_PER_DAY
+        if pay:
+            eligible = int(pop.income_quintile[row]) in cfg.policy.targeted_quintiles
+            grant = min(cfg.policy.machine_grant, cfg.adoption.machine_cost) if eligible else 0.0
+            self.ledger.pay(self.now, -1, f"citizen:{row}", "machine_supplier", cfg.adoption.machine_cost - grant,
+                            "machine")
+            if grant > 0:
+                self.ledger.pay(self.now, -1, "public_budget", "machine_supplier", grant, "grant")
+        nodes = self.travel.home_nodes(row)
+        maker = self._add_facility(Maker, "maker", "maker", nodes, f"maker at citizen {row}",
+                                   placement="citizen_home")
+        maker.owner = row
+        if hasattr(self, "travel"):
+            self.travel.add_facility(maker)
+
+    # ------------------------------------------------------------------ time series
+    def _record_hour(self, start: float) -> None:
+        pop = self.population
+        counts = np.bincount(pop.stage, minlength=len(STAGES))
+        row = {"hour": int(start // 60), "day": int(start // MINUTES_PER_DAY)}
+        for s, name in enumerate(STAGES):
+            row[f"n_{name}"] = int(counts[s])
+        at = start + 60.0
+        busy: dict[str, int] = dict.fromkeys(FACILITY_KINDS, 0)
+        open_: dict[str, int] = dict.fromkeys(FACILITY_KINDS, 0)
+        queue: dict[str, int] = dict.fromkeys(FACILITY_KINDS, 0)
+        open_cache: dict[int, bool] = {}
+        for f in self.facilities:
+            key = id(f.calendar)
+            is_open = open_cache.get(key)
+            if is_open is None:
+                is_open = open_cache[key] = f.calendar.is_open(at)
+            for pool in f.pools.values():
+                queue[f.kind] += len(pool.queue)
+                if is_open:
+                    busy[f.kind] += len(pool.running)
+                    open_[f.kind] += pool.count
+        for kind in FACILITY_KINDS:
+            row[f"busy_machines_{kind}"] = busy[kind]
+            row[f"open_machines_{kind}"] = open_[kind]
+            row[f"queue_{kind}"] = queue[kind]
+        for c, name in enumerate(("import", "platform", "self_fabrication")):
+            row[f"orders_{name}"] = int(self._hour_orders[c])
+        self.timeseries_rows.append(row)
+
+    def calendar_for(self, kind: str) -> WeeklyCalendar:
+        """The (shared) calendar with the opening hours of facility ``kind``."""
+        if kind not in self._calendars:
+            self._calendars[kind] = WeeklyCalendar(
+                self.config.facilities.kinds[kind]["hours"], self.config.run.start_weekday,
+                always_open=self.always_open, name=f"facilities.kinds.{kind}.hours")
+        return self._calendars[kind]
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """Orders by status now."""
+        return self.orders.status_counts(self.now)
+
+    DELIVERED = DELIVERED
+    CANCELLED = CANCELLED

@@ -1,0 +1,158 @@
+"""Synthetic citizens as numpy columns: homes, income, skills and social ties.
+
+The model keeps the hot state of every citizen in the arrays of a
+:class:`Population` (one row per citizen); each Mesa ``Citizen`` agent is a thin
+handle onto its row. Income is lognormal (ONS 2024 median and dispersion) with
+spatial clustering from a smooth random field over the city; ties form a
+spatially embedded network (mostly near neighbours, a share across the city),
+stored as a symmetric CSR adjacency so imitation is one sparse product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.spatial import cKDTree
+
+from citymodel.config import PopulationConfig
+
+STAGES = ("unaware", "aware", "prosumer", "maker")
+UNAWARE, AWARE, PROSUMER, MAKER = range(4)
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass
+class Population:
+    """Columns of citizen state (row i is citizen i).
+
+    Attributes
+    ----------
+    home_poi
+        Index into the city's POI table of the home (-1 when placed by fallback).
+    home_node
+        OSM node id of the home in the walking graph.
+    x_m, y_m
+        Projected home position (metres east/north of the map centre).
+    income
+        Disposable income (£/year).
+    income_quintile
+        1 (poorest fifth) … 5 (richest fifth), by rank within this population.
+    skill
+        Fabrication skill (CAD and machine use), 0..1.
+    stage
+        Adoption stage code (see ``STAGES``).
+    ties
+        Symmetric CSR adjacency of social ties (0/1 entries).
+    """
+
+    home_poi: np.ndarray
+    home_node: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    income: np.ndarray
+    income_quintile: np.ndarray
+    skill: np.ndarray
+    stage: np.ndarray
+    ties: sp.csr_matrix
+    stage_day: np.ndarray
+    orders_by_channel: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.income)
+
+
+def project(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Equirectangular projection to metres around (lon0, lat0); accurate to <0.1 % in a city."""
+    x = np.radians(np.asarray(lon) - lon0) * EARTH_RADIUS_M * np.cos(np.radians(lat0))
+    y = np.radians(np.asarray(lat) - lat0) * EARTH_RADIUS_M
+    return x, y
+
+
+def income_quintiles(income: np.ndarray) -> np.ndarray:
+    """Quintile 1..5 by rank (ties broken by order, so the five groups are equal in size)."""
+    n = len(income)
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[np.argsort(income, kind="stable")] = np.arange(n)
+    return (ranks * 5 // max(n, 1) + 1).astype(np.int8)
+
+
+def smooth_field(x: np.ndarray, y: np.ndarray, length_m: float, rng: np.random.Generator,
+                 features: int = 64) -> np.ndarray:
+    """A standardised Gaussian random field (random Fourier features, squared-exponential kernel)."""
+    omega = rng.normal(0.0, 1.0 / length_m, size=(features, 2))
+    phase = rng.uniform(0, 2 * np.pi, size=features)
+    values = np.cos(np.outer(x, omega[:, 0]) + np.outer(y, omega[:, 1]) + phase).sum(axis=1)
+    values *= np.sqrt(2.0 / features)
+    sd = values.std()
+    return (values - values.mean()) / sd if sd > 0 else values
+
+
+def build_ties(x: np.ndarray, y: np.ndarray, cfg: PopulationConfig,
+               rng: np.random.Generator) -> sp.csr_matrix:
+    """A spatially embedded social network: each citizen draws ``ties_per_citizen / 2`` ties.
+
+    Local ties are drawn among the 32 nearest neighbours with weight
+    ``exp(-distance / tie_distance_scale_m)``; a share ``long_range_tie_share``
+    goes to uniformly random citizens. The result is symmetrised, so the mean
+    degree is about ``ties_per_citizen``.
+    """
+    n = len(x)
+    if n < 2 or cfg.ties_per_citizen <= 0:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    draws = max(int(round(cfg.ties_per_citizen / 2)), 1)
+    k = min(32, n - 1)
+    # Jitter co-located homes (same building) by a metre so the tree has distinct points.
+    pts = np.column_stack([x + rng.normal(0, 1.0, n), y + rng.normal(0, 1.0, n)])
+    dist, nbr = cKDTree(pts).query(pts, k=k + 1)
+    dist, nbr = dist[:, 1:], nbr[:, 1:]
+    weight = np.exp(-dist / cfg.tie_distance_scale_m)
+    cum = np.cumsum(weight, axis=1)
+    u = rng.random((n, draws)) * cum[:, -1:]
+    local = nbr[np.arange(n)[:, None], (cum[:, None, :] < u[:, :, None]).sum(axis=2).clip(0, k - 1)]
+    far = rng.random((n, draws)) < cfg.long_range_tie_share
+    random_targets = rng.integers(0, n, size=(n, draws))
+    targets = np.where(far, random_targets, local).ravel()
+    sources = np.repeat(np.arange(n), draws)
+    keep = targets != sources
+    a = sp.coo_matrix((np.ones(keep.sum(), dtype=np.float32), (sources[keep], targets[keep])), shape=(n, n))
+    a = (a + a.T).tocsr()
+    a.data[:] = 1.0
+    return a
+
+
+def build_population(n: int, homes: pd.DataFrame, centre: tuple[float, float],
+                     cfg: PopulationConfig, income_rng: np.random.Generator,
+                     ties_rng: np.random.Generator) -> Population:
+    """Place ``n`` citizens at homes and draw their income, skill and ties.
+
+    Parameters
+    ----------
+    homes
+        Candidate homes with columns ``poi_id``, ``lon``, ``lat``, ``node`` (walk-graph OSM id);
+        citizens are spread uniformly over them (several per building).
+    centre
+        (lon, lat) of the map centre for the local projection.
+    """
+    pick = income_rng.integers(0, len(homes), size=n)
+    chosen = homes.iloc[pick]
+    x, y = project(chosen["lon"].to_numpy(), chosen["lat"].to_numpy(), *centre)
+    rho = cfg.income_spatial_correlation
+    z = rho * smooth_field(x, y, cfg.income_length_scale_m, income_rng)
+    z += np.sqrt(max(1 - rho**2, 0.0)) * income_rng.standard_normal(n)
+    income = np.exp(np.log(cfg.income_median) + cfg.income_sigma * z)
+    skill = np.clip(cfg.skill_mean + cfg.skill_income_gradient * z + 0.15 * income_rng.standard_normal(n), 0, 1)
+    return Population(
+        home_poi=chosen["poi_id"].to_numpy(dtype=np.int64),
+        home_node=chosen["node"].to_numpy(dtype=np.int64),
+        x_m=x, y_m=y,
+        income=income,
+        income_quintile=income_quintiles(income),
+        skill=skill,
+        stage=np.zeros(n, dtype=np.int8),
+        ties=build_ties(x, y, cfg, ties_rng),
+        stage_day=np.full((n, len(STAGES)), np.nan),
+        orders_by_channel=np.zeros((n, 3), dtype=np.int32),
+    )

@@ -1,0 +1,34 @@
+"""Summarise a loaded map (graph sizes per mode, POI counts, extent, provenance)."""
+
+from __future__ import annotations
+
+from citymodel.maps.city import MODES, City
+
+
+def map_info(city: City) -> dict:
+    """Describe a City for printing (``citymodel map info``).
+
+    Returns
+    -------
+    dict
+        ``name``, ``source``, ``checksum``, ``attribution``, ``source_file``,
+        ``source_sha256``, ``bbox`` (west, south, east, north; degrees), ``modes``
+        (per mode: ``available``, ``nodes``, ``edges``, ``km_street`` (km, each two-way
+        street once), ``kept_node_share``, ``kept_edge_share`` (0..1, kept by the
+        largest-SCC filter), ``dropped_nodes``) and ``poi_counts`` (kind -> count).
+    """
+    modes = {}
+    for mode in MODES:
+        stats = city.graph_stats(mode)
+        modes[mode] = {"available": city.has_mode(mode), **stats}
+    return {
+        "name": city.name,
+        "source": city.source,
+        "checksum": city.checksum,
+        "attribution": city.attribution,
+        "source_file": city.metadata.get("source_file", ""),
+        "source_sha256": city.metadata.get("source_sha256", ""),
+        "bbox": city.bbox,
+        "modes": modes,
+        "poi_counts": city.poi_counts(),
+    }

@@ -1,0 +1,141 @@
+"""Load a City from "default", a local OSM/GraphML file, or "place:<name>"."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from citymodel.errors import MapError
+from citymodel.maps.city import ATTRIBUTION, City
+from citymodel.maps.graph_build import BASE_MODES, StreetNetwork, build_network, mode_nodes
+from citymodel.maps.graphml_io import GRAPHML_SUFFIXES, is_graphml, read_city_graphml
+from citymodel.maps.osm_reader import OSM_SUFFIXES, osm_suffix, read_osm
+from citymodel.maps.pois import is_poi, poi_table
+from citymodel.maps.snap import Snapper
+
+DEFAULT_MAP = Path(__file__).parent / "data" / "default_city.graphml.gz"
+DEFAULT_NAME = "Helsinki (central)"
+
+
+def load_city(source: str | Path = "default") -> City:
+    """Load a city map.
+
+    Parameters
+    ----------
+    source
+        "default" (the embedded central-Helsinki map), a path to an .osm, .osm.gz,
+        .osm.bz2, .osm.pbf file or to a .graphml/.graphml.gz written by citymodel, or
+        "place:<name>" (downloaded with osmnx and cached; needs a network connection
+        the first time).
+
+    Returns
+    -------
+    City
+
+    Raises
+    ------
+    MapError
+        One line naming the source: missing/empty/unreadable file, unknown
+        extension, not OSM, no walkable streets, or no network for a place.
+    """
+    text = str(source)
+    if text == "default":
+        if not DEFAULT_MAP.is_file():
+            msg = (f"the default map {DEFAULT_MAP} is missing; rebuild it with "
+                   "`python -m citymodel.maps.build_default_map`")
+            raise MapError(msg)
+        return city_from_graphml(DEFAULT_MAP, source="default")
+    if text.startswith("place:"):
+        from citymodel.maps.places import load_place  # osmnx download code, loaded lazily
+
+        return load_place(text.removeprefix("place:").strip())
+    return city_from_file(Path(text).expanduser())
+
+
+def city_from_file(path: Path) -> City:
+    """Load a local .osm/.osm.gz/.osm.bz2/.osm.pbf or citymodel .graphml(.gz) file."""
+    path = path.resolve()
+    if not path.exists():
+        msg = f"map file {path} does not exist"
+        raise MapError(msg)
+    if not path.is_file():
+        msg = f"map file {path} is not a file"
+        raise MapError(msg)
+    if not (is_graphml(path) or osm_suffix(path)):
+        expected = ", ".join((*OSM_SUFFIXES, *GRAPHML_SUFFIXES))
+        msg = f"map file {path} has an unknown extension; expected one of {expected}"
+        raise MapError(msg)
+    if path.stat().st_size == 0:
+        msg = f"map file {path} is empty"
+        raise MapError(msg)
+    if is_graphml(path):
+        return city_from_graphml(path, source=str(path))
+    return city_from_osm(path)
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def city_from_graphml(path: Path, source: str) -> City:
+    """Load a City from the project's GraphML format."""
+    net, pois, meta = read_city_graphml(path)
+    _require_walk(net, source)
+    metadata = {k: meta.get(k, "") for k in ("source", "source_file", "source_sha256",
+                                             "created_by")}
+    return City(source=source, name=meta.get("name") or _stem(path),
+                checksum=f"sha256:{file_sha256(path)}", network=net, pois=pois,
+                metadata=metadata, attribution=meta.get("attribution") or ATTRIBUTION)
+
+
+def city_from_osm(path: Path, name: str | None = None) -> City:
+    """Load a City from an OSM file: read, build mode graphs, classify and attach POIs."""
+    extract = read_osm(path, keep_feature=is_poi)
+    net = build_network(extract.ways)
+    if not extract.ways:
+        msg = f"map {path} has no OSM highway ways (is it an OSM extract of a city?)"
+        raise MapError(msg)
+    _require_walk(net, str(path))
+    sha = file_sha256(path)
+    pois = attach_pois_to_graphs(poi_table(extract.features), net)
+    return City(source=str(path), name=name or _stem(path), checksum=f"sha256:{sha}",
+                network=net, pois=pois,
+                metadata={"source": str(path), "source_file": path.name,
+                          "source_sha256": sha, "created_by": "citymodel"})
+
+
+def _require_walk(net: StreetNetwork, source: str) -> None:
+    if net.stats.get("walk", {}).get("edges", 0) == 0:
+        msg = f"map {source} has no streets usable by mode 'walk'"
+        raise MapError(msg)
+
+
+def attach_pois_to_graphs(pois: pd.DataFrame, net: StreetNetwork) -> pd.DataFrame:
+    """Add ``node_<mode>`` columns: nearest node of each mode graph (-1 if no graph)."""
+    pois = pois.copy()
+    for mode in BASE_MODES:
+        ids = mode_nodes(net, mode)
+        if ids.size == 0 or pois.empty:
+            pois[f"node_{mode}"] = np.full(len(pois), -1, dtype=np.int64)
+            continue
+        xy = net.nodes.loc[ids]
+        snapper = Snapper(ids, xy["x"].to_numpy(), xy["y"].to_numpy())
+        nodes, _ = snapper.nearest(pois["lon"].to_numpy(), pois["lat"].to_numpy())
+        pois[f"node_{mode}"] = nodes.astype(np.int64)
+    return pois
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in sorted((*OSM_SUFFIXES, *GRAPHML_SUFFIXES), key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem

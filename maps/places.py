@@ -1,0 +1,122 @@
+"""Download a named place with osmnx (``place:<name>``), convert it, and cache it as GraphML.
+
+The street graph comes from ``osmnx.graph_from_place(name, network_type="all",
+simplify=False, retain_all=True)`` with the tags the mode rules need added to
+``osmnx.settings.useful_tags_way``; POIs from ``osmnx.features_from_place``. Each
+downloaded edge (in its permitted direction; osmnx has already applied ``oneway``
+and ``-1``) becomes a two-node way tagged ``oneway=yes|no`` and goes through the
+same mode rules, SCC filter and POI rules as a local OSM file. The result is
+written to ``$CITYMODEL_CACHE/places/<slug>.graphml.gz`` (default
+``~/.cache/citymodel/places/``) and read from there on later calls.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from citymodel.errors import MapError
+from citymodel.maps.city import ATTRIBUTION, City
+from citymodel.maps.graph_build import build_network
+from citymodel.maps.load import attach_pois_to_graphs, city_from_graphml
+from citymodel.maps.mode_filters import SEPARATE_SIDEWALK_KEYS
+from citymodel.maps.osm_reader import Feature, Way
+from citymodel.maps.pois import RESIDENTIAL_BUILDINGS, is_poi, poi_table
+
+REQUESTS_TIMEOUT_S = 10
+MODE_TAGS = ("highway", "name", "maxspeed", "oneway", "junction", "access", "area", "service",
+             "foot", "bicycle", "motor_vehicle", "motorcar", "goods", "oneway:bicycle",
+             "cycleway", *SEPARATE_SIDEWALK_KEYS)
+POI_QUERY = {
+    "amenity": ["library", "school", "college", "community_centre", "social_centre",
+                "youth_centre", "makerspace"],
+    "leisure": ["hackerspace", "youth_centre"],
+    "shop": ["mall", "department_store"],
+    "craft": True,
+    "landuse": ["industrial", "residential"],
+    "building": ["industrial", *sorted(RESIDENTIAL_BUILDINGS)],
+    "man_made": ["works"],
+}
+
+
+def cache_path(name: str) -> Path:
+    """Cache file of a place: ``$CITYMODEL_CACHE/places/<slug>.graphml.gz``."""
+    root = Path(os.environ.get("CITYMODEL_CACHE") or Path.home() / ".cache" / "citymodel")
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "place"
+    return root.expanduser() / "places" / f"{slug}.graphml.gz"
+
+
+def load_place(name: str) -> City:
+    """Load ``place:<name>`` from the cache, downloading it with osmnx the first time.
+
+    Raises
+    ------
+    MapError
+        Empty name; no network connection (within ~``REQUESTS_TIMEOUT_S`` s); the
+        place is unknown to the geocoder or has no walkable streets.
+    """
+    if not name:
+        msg = "place: needs a place name, e.g. 'place:Kallio, Helsinki, Finland'"
+        raise MapError(msg)
+    path = cache_path(name)
+    if not path.is_file():
+        city = _download(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        city.save(path)
+    return city_from_graphml(path, source=f"place:{name}")
+
+
+def _download(name: str) -> City:
+    import osmnx as ox
+    import requests
+
+    ox.settings.requests_timeout = REQUESTS_TIMEOUT_S
+    ox.settings.cache_folder = str(cache_path(name).parent / "osmnx-http")
+    ox.settings.useful_tags_way = sorted(set(ox.settings.useful_tags_way) | set(MODE_TAGS))
+    try:
+        G = ox.graph_from_place(name, network_type="all", simplify=False, retain_all=True)
+        features = ox.features_from_place(name, tags=POI_QUERY)
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
+        msg = (f"cannot download place '{name}': no network connection ({type(err).__name__}); "
+               "pass a local .osm/.osm.pbf file with --map PATH instead")
+        raise MapError(msg) from None
+    except (requests.exceptions.RequestException, ValueError, TypeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        msg = f"cannot download place '{name}': {first}"
+        raise MapError(msg) from None
+    net = build_network(list(_graph_ways(G)))
+    pois = attach_pois_to_graphs(poi_table([f for f in _features(features) if is_poi(f.tags)]),
+                                 net)
+    meta = {"source": f"place:{name}", "source_file": "", "source_sha256": "",
+            "created_by": "citymodel"}
+    return City(f"place:{name}", name, "", net, pois, meta, ATTRIBUTION)
+
+
+def _graph_ways(G):
+    """Each downloaded edge in its permitted direction as a two-node way."""
+    for u, v, data in G.edges(data=True):
+        if data.get("reversed") is True:
+            continue
+        tags = {k: str(data[k]) for k in MODE_TAGS if isinstance(data.get(k), str)}
+        tags["oneway"] = "yes" if data.get("oneway") is True else "no"
+        osmid = data["osmid"][0] if isinstance(data["osmid"], list) else data["osmid"]
+        nu, nv = G.nodes[u], G.nodes[v]
+        yield Way(int(osmid), tags, np.array([u, v], dtype=np.int64),
+                  np.array([nu["x"], nv["x"]], dtype=float),
+                  np.array([nu["y"], nv["y"]], dtype=float))
+
+
+def _features(gdf):
+    """osmnx feature GeoDataFrame rows as ``Feature`` points (centroids in degrees)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # centroid in a geographic CRS: fine at city scale
+        centroids = gdf.geometry.centroid
+    tag_cols = [c for c in gdf.columns if c != "geometry"]
+    for (element, osm_id), row, point in zip(gdf.index, gdf[tag_cols].itertuples(index=False),
+                                             centroids, strict=True):
+        tags = {k: v for k, v in zip(tag_cols, row, strict=True) if isinstance(v, str)}
+        yield Feature(str(element), int(osm_id), tags, float(point.x), float(point.y))
