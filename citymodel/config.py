@@ -45,7 +45,7 @@ class RunConfig:
     """What to simulate: map, population size, duration and seed."""
 
     map: str = _p("default", "-", doc="map source: 'default', a .osm/.osm.pbf/.graphml path or 'place:<name>'")
-    citizens: int = _p(2000, "persons", doc="number of citizens")
+    citizens: int = _p(10000, "persons", doc="number of citizens")
     days: float = _p(30.0, "days", doc="simulated duration")
     seed: int = _p(42, "-", doc="seed of every random stream of the run")
     start_weekday: int = _p(0, "0=Monday", doc="weekday of simulated day 0")
@@ -131,7 +131,7 @@ class AdoptionConfig:
 
     bass_p: float = _p(0.03, "1/year", "Sultan, Farley & Lehmann 1990 (PARAMETERS §1)")
     bass_q: float = _p(0.38, "1/year", "Sultan, Farley & Lehmann 1990 (PARAMETERS §1)")
-    initial_aware_share: float = _p(0.02, "share", doc="share aware of DM at day 0")
+    initial_aware_share: float = _p(0.10, "share", doc="share aware of DM at day 0")
     initial_maker_share: float = _p(0.005, "share", "EST 1-3 % households own a printer (PARAMETERS §6)")
     well_mixed: bool = _p(False, "-", doc="imitation from the whole population instead of ties (validation)")
     maker_rate: float = _p(0.5, "1/year", doc="prosumer -> maker hazard at median income, no grant")
