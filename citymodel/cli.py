@@ -1,0 +1,420 @@
+"""The ``citymodel`` command line: run, map info, validate, report, bench, params.
+
+Every user mistake (a missing file, a bad option value, an unknown parameter)
+ends the command with one line on stderr and a non-zero exit code; ``citymodel
+--debug …`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.exceptions import TyperException
+from rich.console import Console
+from rich.table import Table
+
+from citymodel.errors import CitymodelError
+
+app = typer.Typer(
+    name="citymodel",
+    help="Agent-based model of distributed manufacturing in a city, on real OpenStreetMap streets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+map_app = typer.Typer(help="Inspect street maps.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks: model scale (default) and routing (`citymodel bench routing`).",
+    invoke_without_command=True,
+)
+app.add_typer(map_app, name="map")
+app.add_typer(bench_app, name="bench")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+EXIT_USER_ERROR = 2
+EXIT_CHECK_FAILED = 1
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """Agent-based model of distributed manufacturing in a city (Mesa, OpenStreetMap).
+
+    Typical use: `citymodel run` (default map, 10,000 citizens, 30 days), then
+    `citymodel report runs/<run folder>`.
+    """
+
+
+# --------------------------------------------------------------------------- run
+@app.command()
+def run(
+    map_source: Annotated[str | None, typer.Option(
+        "--map", help="Map: 'default' (embedded central Helsinki), a .osm/.osm.gz/.osm.bz2/.osm.pbf "
+        "or citymodel .graphml file, or 'place:<name>' (online only).")] = None,
+    citizens: Annotated[int | None, typer.Option(help="Number of citizens (>= 1).")] = None,
+    days: Annotated[float | None, typer.Option(help="Simulated days (> 0).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of every random stream (>= 0).")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="TOML configuration file (see `citymodel params`).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override one parameter, e.g. --set adoption.bass_q=0.5 (repeatable).")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Run folder to create (must not exist or be empty). "
+        "Default: runs/run-<UTC time>-seed<S>.")] = None,
+    plots: Annotated[bool, typer.Option("--plots", help="Write the report's PNG plots at the end.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run the model and write a run folder (config, manifest, Parquet tables, summary).
+
+    Precedence: defaults < --config file < --set < --map/--citizens/--days/--seed.
+    """
+    from citymodel.outputs import default_run_dir
+    from citymodel.runner import run_to_folder
+
+    cfg = build_config(config, set_ or [], map_source, citizens, days, seed)
+    folder = out_dir if out_dir is not None else default_run_dir(Path("runs"), cfg.run.seed)
+    from citymodel.maps import load_city
+
+    with err.status(f"loading map {cfg.run.map} …", spinner="dots") if not quiet else _null():
+        city = load_city(cfg.run.map)
+    result = _run_with_progress(cfg, folder, city, quiet)
+    print_run_summary(result)
+    if plots:
+        from citymodel.report import write_report
+
+        paths = write_report(result.folder, city=city)
+        out.print(f"plots: {len(paths)} PNG files in {paths[0].parent if paths else result.folder}")
+
+
+def build_config(config_file: Path | None, overrides: list[str], map_source: str | None,
+                 citizens: int | None, days: float | None, seed: int | None):
+    """The run's configuration from defaults, a TOML file, --set overrides and flags."""
+    from citymodel.config import Config, apply_overrides, load_config
+
+    if citizens is not None and citizens < 1:
+        raise CitymodelError(f"--citizens must be a whole number >= 1, got {citizens}")
+    if days is not None and not days > 0:
+        raise CitymodelError(f"--days must be a number > 0, got {days:g}")
+    if seed is not None and seed < 0:
+        raise CitymodelError(f"--seed must be a whole number >= 0, got {seed}")
+    cfg = load_config(config_file) if config_file is not None else Config()
+    apply_overrides(cfg, overrides)
+    if map_source is not None:
+        cfg.run.map = map_source
+    if citizens is not None:
+        cfg.run.citizens = citizens
+    if days is not None:
+        cfg.run.days = days
+    if seed is not None:
+        cfg.run.seed = seed
+    return cfg.validate()
+
+
+def _run_with_progress(cfg, folder: Path, city, quiet: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from citymodel.runner import run_to_folder
+
+    if quiet:
+        return run_to_folder(cfg, folder, city=city, argv=sys.argv)
+    columns = (TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("hours"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("run", total=int(round(cfg.run.days * 24)))
+
+        def progress(done: int, total: int) -> None:
+            if done % 24 == 0 or done == total:
+                bar.update(task, completed=done)
+
+        return run_to_folder(cfg, folder, city=city, progress=progress, argv=sys.argv)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _fmt(value, digits: int = 1, pct: bool = False) -> str:
+    if value is None:
+        return "–"
+    if pct:
+        return f"{100 * value:.{digits}f} %"
+    return f"{value:,.{digits}f}"
+
+
+def print_run_summary(result) -> None:
+    """Print the headline metrics of a finished run."""
+    s = result.summary
+    run_info = s["run"]
+    out.print(f"[bold]citymodel run[/bold] — {run_info['n_citizens']:,} citizens, "
+              f"{run_info['days']:g} days, seed {run_info['seed']}, map {run_info['map']}")
+    table = Table(title="orders by channel", show_edge=False)
+    table.add_column("channel", no_wrap=True, min_width=16)
+    for col in ("created", "delivered", "in progress", "cancelled", "mean h", "p90 h"):
+        table.add_column(col, justify="right")
+    for channel, counts in s["orders"].items():
+        times = s["delivery_time_h"]["by_channel"].get(channel, {})
+        table.add_row(channel, f"{counts['created']:,}", f"{counts['delivered']:,}",
+                      f"{counts['in_progress']:,}", f"{counts['cancelled']:,}",
+                      _fmt(times.get("mean")), _fmt(times.get("p90")))
+    out.print(table)
+    util = s["utilization"]
+    kinds = ", ".join(f"{k} {_fmt(v, 1, True)}" for k, v in util["by_facility_kind"].items())
+    out.print(f"utilization: overall {_fmt(util['overall'], 1, True)}; {kinds}")
+    ad = s["adoption"]["final_counts"]
+    out.print("adoption: " + ", ".join(f"{k} {v:,}" for k, v in ad.items()))
+    inc = s["inclusion"]
+    out.print("access ≤15 min walk by income quintile: "
+              + " ".join(_fmt(v, 0, True) for v in inc["access_15min_walk_by_income_quintile"]))
+    out.print("DM participation by income quintile: "
+              + " ".join(_fmt(v, 1, True) for v in inc["participation_by_income_quintile"]))
+    loc = s["localisation"]
+    out.print(f"local share of units: {_fmt(loc.get('local_share_of_units'), 1, True)}; "
+              f"delivery vehicle-km {_fmt(loc.get('delivery_vehicle_km'))}; "
+              f"CO2 {_fmt(loc.get('co2_kg'))} kg")
+    for note in run_info.get("notes", []):
+        out.print(f"[yellow]note:[/yellow] {note}")
+    ok = s["conservation"]["all_ok"]
+    out.print(f"conservation checks: {'ok' if ok else '[red]FAILED[/red]'}")
+    out.print(f"run folder: {result.folder}")
+
+
+# --------------------------------------------------------------------------- map
+@map_app.command("info")
+def map_info_cmd(
+    source: Annotated[str, typer.Argument(help="'default', a local OSM/GraphML file or 'place:<name>'.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Print per mode: nodes, edges, km of street, share kept by the strongly connected
+    filter; POI counts by kind; bounding box; checksum."""
+    from citymodel.maps import load_city
+    from citymodel.maps.info import map_info
+
+    info = map_info(load_city(source))
+    if as_json:
+        out.print_json(json.dumps(info, default=str))
+        return
+    out.print(f"[bold]{info['name']}[/bold]  source: {info['source']}")
+    out.print(f"checksum: {info['checksum']}")
+    west, south, east, north = info["bbox"]
+    out.print(f"bounding box (lon/lat): west {west:.5f}, south {south:.5f}, "
+              f"east {east:.5f}, north {north:.5f}")
+    table = Table(title="street graph by mode", show_edge=False)
+    for col in ("mode", "nodes", "edges", "km of street", "kept nodes", "kept edges", "dropped nodes"):
+        table.add_column(col, justify="left" if col == "mode" else "right")
+    for mode, m in info["modes"].items():
+        if not m.get("available", True):
+            table.add_row(mode, "–", "–", "–", "–", "–", "no streets")
+            continue
+        table.add_row(mode, f"{m['nodes']:,}", f"{m['edges']:,}", f"{m['km_street']:,.1f}",
+                      _fmt(m.get("kept_node_share"), 1, True), _fmt(m.get("kept_edge_share"), 1, True),
+                      f"{m.get('dropped_nodes', 0):,}")
+    out.print(table)
+    pois = Table(title="points of interest", show_edge=False)
+    pois.add_column("kind")
+    pois.add_column("count", justify="right")
+    for kind, count in info["poi_counts"].items():
+        pois.add_row(kind, f"{count:,}")
+    out.print(pois)
+    out.print(info["attribution"])
+
+
+# --------------------------------------------------------------------------- validate
+@app.command()
+def validate(
+    only: Annotated[list[str] | None, typer.Option(
+        help="Run only this check (repeatable): bass, erlang, routing, conservation, "
+        "reproducibility.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Check parameter, e.g. --set servers=2 --set load=0.7 (erlang), "
+        "--set p=0.02 --set q=0.4 (bass).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of results.")] = False,
+) -> None:
+    """Compare the model with analytic results (Bass diffusion, Erlang C queues), exact
+    routing, conservation laws and reproducibility; exit 1 if any check fails."""
+    from citymodel.validation import format_table, results_to_json, run_checks
+
+    settings = parse_settings(set_ or [])
+    results = run_checks(only=only or None, settings=settings)
+    if as_json:
+        sys.stdout.write(results_to_json(results) + "\n")
+    else:
+        out.print(format_table(results))
+    failed = [r for r in results if not r.passed]
+    if not as_json:
+        out.print(f"{len(results) - len(failed)} of {len(results)} passed")
+    if failed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def parse_settings(items: list[str]) -> dict[str, str]:
+    """``["servers=2", "load=0.7"]`` -> ``{"servers": "2", "load": "0.7"}``."""
+    settings = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CitymodelError(f"--set {item!r}: expected name=value")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+# --------------------------------------------------------------------------- report
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `citymodel run`.")],
+) -> None:
+    """Write PNG plots into RUN_DIR/plots: adoption, utilization, delivery times,
+    inclusion by income quintile, and a map of walking access to workshops."""
+    from citymodel.report import write_report
+
+    paths = write_report(run_dir)
+    for path in paths:
+        out.print(str(path))
+
+
+# --------------------------------------------------------------------------- bench
+@bench_app.callback()
+def bench(
+    ctx: typer.Context,
+    citizens: Annotated[list[int] | None, typer.Option(
+        help="Population sizes to time (repeatable). Default: 10000 100000 500000.")] = None,
+    days: Annotated[float, typer.Option(help="Simulated days per size.")] = 365.0,
+    reference_citizens: Annotated[int, typer.Option(
+        help="Population of the typical-Mesa reference run.")] = 1000,
+    reference_days: Annotated[float, typer.Option(help="Days of the reference run.")] = 7.0,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Time the model at city scale beside a typical-Mesa reference (wall time, days/s,
+    µs per citizen-hour, peak memory, routes/s, ratio)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from citymodel.bench import format_rows, run_scale_benchmark
+
+    for c in citizens or []:
+        if c < 1:
+            raise CitymodelError(f"--citizens must be >= 1, got {c}")
+    if not days > 0:
+        raise CitymodelError(f"--days must be > 0, got {days:g}")
+    sizes = citizens or [10_000, 100_000, 500_000]
+    for row in run_scale_benchmark(sizes, days, reference_citizens, reference_days, seed,
+                                   emit=(lambda r: sys.stdout.write(json.dumps(r) + "\n"))
+                                   if as_json else None):
+        if not as_json:
+            out.print(format_rows([row]))
+
+
+@bench_app.command("routing")
+def bench_routing(
+    source: Annotated[str, typer.Option("--map", help="Map source.")] = "default",
+    mode: Annotated[str, typer.Option(help="walk, bike, cargo_bike or van (comma list).")] = "walk",
+    pairs: Annotated[int, typer.Option(help="Random origin/destination pairs.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the pair sample.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Single-pair queries/s, one-to-all time and nearest-facility precompute for all
+    homes, each beside networkx on the same graph (ratio)."""
+    from citymodel.maps.bench import format_benchmark, run_routing_benchmark
+
+    if pairs < 1:
+        raise CitymodelError(f"--pairs must be >= 1, got {pairs}")
+    for m in mode.split(","):
+        result = run_routing_benchmark(source, m.strip(), pairs, seed)
+        if as_json:
+            sys.stdout.write(json.dumps(result, default=float) + "\n")
+        else:
+            out.print(format_benchmark(result))
+
+
+# --------------------------------------------------------------------------- params
+@app.command()
+def params(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+    config: Annotated[Path | None, typer.Option(help="Show the values of this TOML file.")] = None,
+    toml: Annotated[bool, typer.Option("--toml", help="Print the whole configuration as TOML "
+                                       "(a starting point for --config).")] = False,
+) -> None:
+    """List every parameter with its default, unit and source."""
+    from citymodel.config import Config, config_to_toml, load_config, parameter_rows
+
+    cfg = load_config(config) if config is not None else Config()
+    if toml:
+        sys.stdout.write(config_to_toml(cfg))
+        return
+    rows = parameter_rows(cfg)
+    if markdown:
+        sys.stdout.write(parameters_markdown(rows))
+        return
+    table = Table(show_lines=False)
+    for col in ("name", "default", "unit", "source"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], row["default"], row["unit"], row["source"])
+    out.print(table)
+
+
+def parameters_markdown(rows: list[dict[str, str]]) -> str:
+    """The parameter table as Markdown (``docs/parameters.md`` is generated from this)."""
+    lines = ["| parameter | default | unit | source | meaning |", "|---|---|---|---|---|"]
+    for r in rows:
+        cells = [r["name"], f"`{r['default']}`", r["unit"], r["source"], r["doc"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- entry point
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, turning user errors into one line and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:  # accept --debug anywhere on the line, as a global option
+        args = ["--debug", *(a for a in args if a != "--debug")]
+    try:
+        code = app(args=args, prog_name="citymodel", standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        sys.stderr.write("citymodel: aborted\n")
+        code = 130
+    except TyperException as exc:  # usage errors: bad option values, unknown options
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            sys.stdout.write(ctx.get_help() + "\n")
+            return _exit(0, argv)
+        command = ctx.command_path if ctx is not None else "citymodel"
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        message = " ".join(str(message).split())
+        sys.stderr.write(f"{command}: error: {message} (see --help)\n")
+        code = getattr(exc, "exit_code", EXIT_USER_ERROR)
+    except CitymodelError as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"citymodel: error: {exc}\n")
+        code = EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("citymodel: interrupted\n")
+        code = 130
+    return _exit(code, argv)
+
+
+def _exit(code, argv: list[str] | None) -> int:
+    code = int(code or 0)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+if __name__ == "__main__":
+    main()
