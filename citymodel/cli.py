@@ -7,6 +7,7 @@ ends the command with one line on stderr and a non-zero exit code; ``citymodel
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import traceback
@@ -14,9 +15,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from citymodel.errors import CitymodelError
 
@@ -78,13 +79,12 @@ def run(
     Precedence: defaults < --config file < --set < --map/--citizens/--days/--seed.
     """
     from citymodel.outputs import default_run_dir
-    from citymodel.runner import run_to_folder
 
     cfg = build_config(config, set_ or [], map_source, citizens, days, seed)
     folder = out_dir if out_dir is not None else default_run_dir(Path("runs"), cfg.run.seed)
     from citymodel.maps import load_city
 
-    with err.status(f"loading map {cfg.run.map} …", spinner="dots") if not quiet else _null():
+    with err.status(f"loading map {cfg.run.map} …", spinner="dots") if not quiet else contextlib.nullcontext():
         city = load_city(cfg.run.map)
     result = _run_with_progress(cfg, folder, city, quiet)
     print_run_summary(result)
@@ -136,14 +136,6 @@ def _run_with_progress(cfg, folder: Path, city, quiet: bool):
                 bar.update(task, completed=done)
 
         return run_to_folder(cfg, folder, city=city, progress=progress, argv=sys.argv)
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _fmt(value, digits: int = 1, pct: bool = False) -> str:

@@ -448,7 +448,9 @@ class CityModel(mesa.Model):
         fee = workshop.fee_per_hour * hours
         material = self.orders.material_of(order_id)
         eligible = int(self.population.income_quintile[citizen]) in cfg.policy.targeted_quintiles
-        subsidy = (fee * cfg.policy.fee_waiver_share + material * cfg.policy.material_subsidy_share) if eligible else 0.0
+        subsidy = 0.0
+        if eligible:
+            subsidy = fee * cfg.policy.fee_waiver_share + material * cfg.policy.material_subsidy_share
         paid = fee + material - subsidy
         payee = f"facility:{workshop.facility_id}"
         self.ledger.pay(self.now, order_id, f"citizen:{citizen}", payee, paid, "fee")

@@ -111,7 +111,8 @@ def choose_sites(city, facilities_cfg, rng: np.random.Generator) -> tuple[list[S
     if len(mills) < facilities_cfg.textile_mills:
         missing = facilities_cfg.textile_mills - len(mills)
         mills += _farthest_node_sites(city, "textile_mill", missing, centre)
-        notes.append(f"no industrial POI for {missing} textile mill(s): placed at the van node farthest from the centre")
+        notes.append(f"no industrial POI for {missing} textile mill(s): "
+                     "placed at the van node farthest from the centre")
     sites += mills
     return sites, notes
 
