@@ -1,0 +1,233 @@
+"""The city economy on the real default map: channels, agents, exact times, conservation, seeds."""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from citymodel import agents
+from citymodel.config import Config
+from citymodel.maps import load_city
+from citymodel.runner import run_to_folder, simulate
+
+CITIZENS = 3000
+DAYS = 14.0
+
+
+def small_config(seed: int = 7, citizens: int = CITIZENS, days: float = DAYS) -> Config:
+    cfg = Config()
+    cfg.run.citizens = citizens
+    cfg.run.days = days
+    cfg.run.seed = seed
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def city():
+    return load_city("default")
+
+
+@pytest.fixture(scope="module")
+def result(city):
+    return simulate(small_config(), city)
+
+
+def test_all_three_channels_occur(result):
+    counts = result.tables["orders"]["channel"].value_counts()
+    for channel in ("import", "platform", "self_fabrication"):
+        assert counts.get(channel, 0) > 0, f"no {channel} orders in a default run"
+
+
+def test_all_five_agent_types_are_mesa_agents(result):
+    model = result.model
+    kinds = {type(a) for a in model.agents}
+    for cls in (agents.Citizen, agents.Designer, agents.Maker, agents.PublicWorkshop, agents.TextileMill):
+        assert cls in kinds, f"no {cls.__name__} among the model's agents"
+    assert len(model.agents_by_type[agents.Citizen]) == CITIZENS
+
+
+def test_facility_kinds_are_the_documented_ones(result):
+    allowed = {"library", "school", "community_centre", "youth_centre", "shopping_centre", "makerspace",
+               "maker", "textile_mill"}
+    kinds = set(result.tables["facilities"]["kind"])
+    assert kinds <= allowed
+    assert {"maker", "textile_mill", "makerspace"} <= kinds
+
+
+def test_citizen_handles_read_the_population_columns(result):
+    model = result.model
+    citizen = model.citizens[123]
+    assert citizen.income == pytest.approx(model.population.income[123])
+    assert citizen.stage in ("unaware", "aware", "prosumer", "maker")
+    row = result.tables["agents"].iloc[123]
+    assert citizen.home_node == row["home_node"]
+    assert citizen.orders == {c: row[f"orders_{c}"] for c in ("import", "platform", "self_fabrication")}
+
+
+def test_orders_are_conserved_per_channel(result):
+    orders = result.tables["orders"]
+    assert set(orders["status"]) <= {"delivered", "in_progress", "cancelled"}
+    for channel, group in orders.groupby("channel"):
+        counts = group["status"].value_counts()
+        assert len(group) == counts.sum(), channel
+    per_citizen = result.tables["agents"][["orders_import", "orders_platform",
+                                           "orders_self_fabrication"]].to_numpy().sum()
+    assert per_citizen == len(orders)
+
+
+def test_busy_machine_hours_never_exceed_open(result):
+    fac = result.tables["facilities"]
+    assert (fac["busy_machine_hours"] <= fac["open_machine_hours"] + 1e-6).all()
+    assert (fac["platform_busy_machine_hours"] <= fac["busy_machine_hours"] + 1e-6).all()
+    assert fac["busy_machine_hours"].sum() > 0
+
+
+def test_money_paid_equals_money_received_by_each_party(result):
+    ledger = result.tables["ledger"]
+    assert (ledger["amount"] >= 0).all()
+    assert ledger["payer"].notna().all() and ledger["payee"].notna().all()
+    received = ledger.groupby("payee")["amount"].sum()
+    fac = result.tables["facilities"]
+    for row in fac.itertuples():
+        got = received.get(f"facility:{row.facility_id}", 0.0)
+        assert got == pytest.approx(row.revenue, rel=1e-9, abs=1e-9), row.facility_id
+    designers = result.tables["designers"]
+    for row in designers.itertuples():
+        got = received.get(f"designer:{row.designer_id}", 0.0)
+        assert got == pytest.approx(row.royalty_total, rel=1e-9, abs=1e-9)
+    # what the platform takes in, it passes on except its commission
+    platform_in = ledger.loc[ledger["payee"] == "platform", "amount"].sum()
+    platform_out = ledger.loc[ledger["payer"] == "platform", "amount"].sum()
+    commission = Config().platform.commission
+    assert platform_in - platform_out == pytest.approx(commission * platform_in, rel=1e-9)
+
+
+def test_order_prices_match_citizen_payments(result):
+    orders = result.tables["orders"].set_index("order_id")
+    ledger = result.tables["ledger"]
+    paid = ledger[ledger["payer"].str.startswith("citizen:") & (ledger["order_id"] >= 0)]
+    by_order = paid.groupby("order_id")["amount"].sum()
+    delivered_local = orders[(orders["channel"] != "import") & (orders["status"] == "delivered")]
+    assert len(delivered_local) > 0
+    for order_id, row in delivered_local.iterrows():
+        assert by_order.get(order_id, 0.0) == pytest.approx(row["price"], rel=1e-9, abs=1e-9)
+
+
+def test_every_trip_takes_its_routed_shortest_time(result, city):
+    trips = result.tables["trips"]
+    assert len(trips) > 20
+    for mode, group in trips.groupby("mode"):
+        graph = city.graph(mode)
+        for row in group.itertuples():
+            expected = nx.shortest_path_length(graph, row.origin_node, row.destination_node,
+                                               weight="travel_time")
+            assert math.isclose(row.travel_time_s, expected, rel_tol=1e-9, abs_tol=1e-9)
+            assert row.arrival_min - row.departure_min == pytest.approx(row.travel_time_s / 60.0,
+                                                                         rel=1e-12, abs=1e-9)
+
+
+def test_every_delivery_takes_its_routed_shortest_time(result, city):
+    orders = result.tables["orders"]
+    done = orders[(orders["status"] == "delivered") & orders["destination_node"].ge(0)]
+    sample = done.groupby("channel").head(150)
+    for row in sample.itertuples():
+        graph = city.graph(row.mode)
+        expected = nx.shortest_path_length(graph, row.origin_node, row.destination_node,
+                                           weight="travel_time")
+        assert math.isclose(row.travel_time_s, expected, rel_tol=1e-9, abs_tol=1e-9)
+    platform = done[done["channel"] == "platform"]
+    np.testing.assert_allclose(platform["delivered_min"] - platform["completed_min"],
+                               platform["travel_time_s"] / 60.0, rtol=1e-9, atol=1e-9)
+
+
+def test_jobs_start_only_while_the_facility_is_open(result):
+    model = result.model
+    orders = result.tables["orders"]
+    local = orders[(orders["channel"] != "import") & orders["started_min"].notna()]
+    assert len(local) > 0
+    for row in local.itertuples():
+        facility = model.facilities[row.facility_id]
+        assert facility.calendar.is_open(row.started_min), (row.order_id, facility.kind)
+        assert row.created_min <= row.started_min <= row.completed_min or np.isnan(row.completed_min)
+
+
+def test_timeseries_has_one_row_per_hour_with_stage_counts(result):
+    ts = result.tables["timeseries"]
+    assert len(ts) == int(DAYS * 24)
+    stages = ts[["n_unaware", "n_aware", "n_prosumer", "n_maker"]].sum(axis=1)
+    assert (stages == CITIZENS).all()
+    hourly = ts[["orders_import", "orders_platform", "orders_self_fabrication"]].to_numpy().sum()
+    assert hourly == len(result.tables["orders"])
+
+
+def test_fallback_placements_are_stated(result):
+    fac = result.tables["facilities"]
+    fallback = fac[~fac["placement"].isin(["poi", "citizen_home"])]
+    # the default map has no makerspace and no industrial POI: both were placed by a rule
+    assert {"makerspace", "textile_mill"} <= set(fallback["kind"])
+    assert any("makerspace" in n for n in result.model.notes)
+    assert any("textile mill" in n for n in result.model.notes)
+
+
+def test_same_seed_gives_byte_identical_parquet_and_other_seeds_differ(tmp_path, city):
+    cfg = small_config(seed=11, citizens=1500, days=5)
+    a = run_to_folder(cfg, tmp_path / "a", city=city)
+    b = run_to_folder(small_config(seed=11, citizens=1500, days=5), tmp_path / "b", city=city)
+    c = run_to_folder(small_config(seed=12, citizens=1500, days=5), tmp_path / "c", city=city)
+    files = sorted(p.name for p in a.folder.glob("*.parquet"))
+    assert {"trips.parquet", "orders.parquet", "agents.parquet", "facilities.parquet",
+            "timeseries.parquet", "ledger.parquet"} <= set(files)
+    for name in files:
+        assert (a.folder / name).read_bytes() == (b.folder / name).read_bytes(), name
+    assert (a.folder / "orders.parquet").read_bytes() != (c.folder / "orders.parquet").read_bytes()
+    assert (a.folder / "agents.parquet").read_bytes() != (c.folder / "agents.parquet").read_bytes()
+
+
+def test_run_folder_is_never_overwritten(tmp_path, city):
+    cfg = small_config(citizens=300, days=1)
+    first = run_to_folder(cfg, tmp_path / "run", city=city)
+    before = {p.name: p.read_bytes() for p in first.folder.iterdir()}
+    from citymodel.errors import CitymodelError
+
+    with pytest.raises(CitymodelError, match="already exists"):
+        run_to_folder(small_config(citizens=300, days=1, seed=1), tmp_path / "run", city=city)
+    after = {p.name: p.read_bytes() for p in first.folder.iterdir()}
+    assert before == after
+
+
+def test_output_columns_named_by_the_issue(result):
+    t = result.tables
+    orders_cols = {"order_id", "citizen_id", "channel", "product", "facility_id", "facility_kind",
+                   "created_min", "started_min", "completed_min", "delivered_min", "status", "origin_node",
+                   "destination_node", "mode", "travel_time_s", "distance_m", "price", "royalty", "subsidy"}
+    assert orders_cols <= set(t["orders"].columns)
+    assert {"citizen_id", "income", "income_quintile", "home_node", "stage", "orders_import",
+            "orders_platform", "orders_self_fabrication"} <= set(t["agents"].columns)
+    assert {"facility_id", "kind", "node", "machines", "open_machine_hours", "busy_machine_hours",
+            "revenue"} <= set(t["facilities"].columns)
+    assert {"trip_id", "agent_id", "mode", "origin_node", "destination_node", "departure_min",
+            "arrival_min", "travel_time_s", "distance_m"} <= set(t["trips"].columns)
+    assert set(t["orders"]["product"]) <= set(Config().needs.products)
+    assert isinstance(t["orders"], pd.DataFrame)
+
+
+def test_subsidies_are_paid_by_the_public_budget(city):
+    cfg = small_config(citizens=2000, days=10)
+    cfg.policy.fee_waiver_share = 1.0
+    cfg.policy.material_subsidy_share = 0.5
+    cfg.policy.targeted_quintiles = [1, 2]
+    res = simulate(cfg, city)
+    orders = res.tables["orders"]
+    agents_t = res.tables["agents"].set_index("citizen_id")
+    selfmade = orders[(orders["channel"] == "self_fabrication") & (orders["status"] == "delivered")]
+    assert len(selfmade) > 0
+    quintile = agents_t.loc[selfmade["citizen_id"], "income_quintile"].to_numpy()
+    assert (selfmade["subsidy"].to_numpy()[quintile <= 2] > 0).all()
+    assert (selfmade["subsidy"].to_numpy()[quintile > 2] == 0).all()
+    ledger = res.tables["ledger"]
+    subsidy_paid = ledger.loc[(ledger["payer"] == "public_budget") & (ledger["kind"] == "subsidy"), "amount"].sum()
+    assert subsidy_paid == pytest.approx(orders["subsidy"].sum(), rel=1e-9)
