@@ -1,0 +1,144 @@
+"""The `citymodel` command as a user runs it: a real process, real files, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+CLI = [sys.executable, "-m", "citymodel.cli"]
+
+
+def citymodel(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    exe = shutil.which("citymodel")
+    cmd = [exe] if exe else CLI
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    proc = citymodel("run", "--citizens", "800", "--days", "1", "--seed", "3", "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_run_writes_the_run_folder(default_run):
+    names = {p.name for p in default_run.iterdir()}
+    assert {"config.toml", "manifest.json", "trips.parquet", "orders.parquet", "agents.parquet",
+            "facilities.parquet", "timeseries.parquet", "summary.json"} <= names
+    manifest = json.loads((default_run / "manifest.json").read_text())
+    assert manifest["status"] == "completed"
+    assert manifest["seed"] == 3
+    assert manifest["map"]["source"] == "default"
+    assert manifest["map"]["checksum"].startswith("sha256:")
+    assert manifest["citymodel_version"]
+    assert manifest["started_utc"] <= manifest["ended_utc"]
+    trips = pd.read_parquet(default_run / "trips.parquet")
+    assert {"agent_id", "mode", "origin_node", "destination_node", "departure_min", "arrival_min",
+            "travel_time_s", "distance_m"} <= set(trips.columns)
+    summary = json.loads((default_run / "summary.json").read_text())
+    for key in ("utilization", "delivery_time_h", "inclusion", "adoption", "localisation", "economics", "orders"):
+        assert key in summary
+    assert summary["run"]["n_citizens"] == 800
+
+
+def test_config_toml_of_a_run_reproduces_it(default_run, tmp_path):
+    out = tmp_path / "again"
+    proc = citymodel("run", "--config", str(default_run / "config.toml"), "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("orders.parquet", "agents.parquet", "trips.parquet"):
+        assert (out / name).read_bytes() == (default_run / name).read_bytes()
+
+
+def test_run_prints_a_summary(tmp_path):
+    proc = citymodel("run", "--citizens", "300", "--days", "0.5", "--out", str(tmp_path / "r"),
+                     "--set", "adoption.initial_aware_share=0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert "orders by channel" in proc.stdout
+    assert "utilization" in proc.stdout
+    assert str(tmp_path / "r") in proc.stdout
+    cfg = (tmp_path / "r" / "config.toml").read_text()
+    assert "initial_aware_share = 0.5" in cfg
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "--citizens", "-5"], "--citizens"),
+        (["run", "--citizens", "many"], "--citizens"),
+        (["run", "--days", "0"], "--days"),
+        (["run", "--map", "/no/such/map.osm"], "/no/such/map.osm"),
+        (["run", "--config", "/no/such/config.toml"], "/no/such/config.toml"),
+        (["run", "--set", "adoption.bass_p=fast"], "adoption.bass_p"),
+        (["run", "--set", "nosuch.field=1"], "nosuch"),
+        (["run", "--set", "platform.matching=random"], "platform.matching"),
+        (["map", "info", "/no/such/file.osm.pbf"], "/no/such/file.osm.pbf"),
+        (["report", "/"], "/"),
+        (["validate", "--only", "nosuch"], "nosuch"),
+    ],
+)
+def test_bad_input_is_one_line_without_traceback(args, needle):
+    proc = citymodel(*args)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert needle in lines[0]
+
+
+def test_bad_toml_file_names_the_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run\ncitizens = 3\n")
+    proc = citymodel("run", "--config", str(bad))
+    assert proc.returncode == 2
+    assert str(bad) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_existing_run_folder_is_refused_and_kept(default_run):
+    before = (default_run / "orders.parquet").read_bytes()
+    proc = citymodel("run", "--citizens", "100", "--days", "0.2", "--out", str(default_run))
+    assert proc.returncode == 2
+    assert "already exists" in proc.stderr
+    assert (default_run / "orders.parquet").read_bytes() == before
+
+
+def test_debug_shows_the_traceback():
+    proc = citymodel("--debug", "run", "--map", "/no/such/map.osm")
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr
+
+
+def test_map_info_default():
+    proc = citymodel("map", "info", "default")
+    assert proc.returncode == 0, proc.stderr
+    for word in ("walk", "bike", "van", "library", "sha256:", "OpenStreetMap contributors"):
+        assert word in proc.stdout
+    proc = citymodel("map", "info", "default", "--json")
+    info = json.loads(proc.stdout)
+    assert info["modes"]["walk"]["nodes"] > 1000
+    assert 0 < info["modes"]["walk"]["kept_node_share"] <= 1
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["map"], ["map", "info"], ["validate"], ["report"], ["bench"],
+                                     ["bench", "routing"], ["params"]])
+def test_every_command_has_help(command):
+    proc = citymodel(*command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage:" in proc.stdout
+    assert len(proc.stdout.splitlines()) > 4
+
+
+def test_params_lists_every_parameter_with_unit_and_source():
+    proc = citymodel("params", "--markdown")
+    assert proc.returncode == 0
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    from citymodel.config import parameter_rows
+
+    assert len(rows) == len(parameter_rows())
+    assert any("adoption.bass_p" in r and "Sultan" in r for r in rows)
