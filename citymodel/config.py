@@ -61,6 +61,9 @@ class PopulationConfig:
         0.6, "0..1", doc="weight of a smooth spatial field in log income (spatial clustering)"
     )
     income_length_scale_m: float = _p(800.0, "m", doc="length scale of the income field")
+    zones_file: str = _p("", "path", doc="GeoJSON/CSV of areas with income (£/year) or decile (1..10, e.g. IMD "
+                         "by LSOA); empty: synthetic spatially clustered income")
+    zones_within_sigma: float = _p(0.3, "log £", doc="spread of income within a zone that gives a mean income")
     skill_mean: float = _p(0.3, "0..1", doc="mean CAD/machine skill")
     skill_income_gradient: float = _p(
         0.1, "skill per income SD", doc="skill shift per standard deviation of log income"
@@ -291,6 +294,9 @@ def _validate(cfg: Config) -> None:
         _fail("run.days", run.days, "a positive number of days")
     if not isinstance(run.seed, int) or run.seed < 0:
         _fail("run.seed", run.seed, "a non-negative integer")
+    zones = cfg.population.zones_file
+    if zones and not Path(zones).expanduser().is_file():
+        _fail("population.zones_file", zones, "an existing .geojson or .csv file")
     for name in ("bass_p", "bass_q", "initial_aware_share", "initial_maker_share", "maker_rate"):
         value = getattr(cfg.adoption, name)
         if value < 0:

@@ -1,0 +1,94 @@
+"""Income from a zones file (GeoJSON polygons or CSV points), with worked answers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from citymodel.errors import ConfigError
+from citymodel.zones import incomes_from_zones, read_zones
+
+
+def square(lon0: float, lat0: float, size: float = 0.01) -> list[list[float]]:
+    return [[lon0, lat0], [lon0 + size, lat0], [lon0 + size, lat0 + size], [lon0, lat0 + size], [lon0, lat0]]
+
+
+@pytest.fixture
+def geojson(tmp_path):
+    data = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"imd_decile": 1},
+         "geometry": {"type": "Polygon", "coordinates": [square(24.90, 60.10)]}},
+        {"type": "Feature", "properties": {"imd_decile": 10},
+         "geometry": {"type": "MultiPolygon", "coordinates": [[square(24.92, 60.10)]]}},
+        {"type": "Feature", "properties": {"income": 50000},
+         "geometry": {"type": "Polygon", "coordinates": [square(24.94, 60.10)]}},
+    ]}
+    path = tmp_path / "zones.geojson"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_geojson_points_fall_in_their_polygons(geojson):
+    zones = read_zones(geojson)
+    lon = np.array([24.905, 24.925, 24.945, 24.99])
+    lat = np.array([60.105, 60.105, 60.105, 60.105])
+    zone, outside = zones.locate(lon, lat)
+    # the last point is in no polygon: it takes the nearest centroid (the third square)
+    assert zone.tolist() == [0, 1, 2, 2]
+    assert outside == 1
+
+
+def test_decile_zones_keep_rank_and_income_zones_keep_mean(geojson):
+    zones = read_zones(geojson)
+    rng = np.random.default_rng(0)
+    n = 20000
+    lon = np.repeat([24.905, 24.925, 24.945], n)
+    lat = np.full(3 * n, 60.105)
+    median, sigma = 30000.0, 0.6
+    income, zone, _ = incomes_from_zones(zones, lon, lat, median, sigma, 0.3, rng)
+    poor, rich, fixed = income[:n], income[n:2 * n], income[2 * n:]
+    # decile 1 lies below the 10th percentile of lognormal(median, sigma): exp(ln m + sigma * z_0.1)
+    p10 = median * np.exp(sigma * -1.2815515655446004)
+    p90 = median * np.exp(sigma * 1.2815515655446004)
+    assert poor.max() <= p10 * (1 + 1e-9)
+    assert rich.min() >= p90 * (1 - 1e-9)
+    # mean-preserving lognormal noise: the sample mean is within 4 standard errors of 50,000
+    se = 50000 * np.sqrt(np.exp(0.3**2) - 1) / np.sqrt(n)
+    assert abs(fixed.mean() - 50000) < 4 * se
+
+
+def test_csv_zones_use_the_nearest_point(tmp_path):
+    path = tmp_path / "zones.csv"
+    path.write_text("lon,lat,income\n24.90,60.10,20000\n24.95,60.10,80000\n")
+    zones = read_zones(path)
+    zone, outside = zones.locate(np.array([24.91, 24.94]), np.array([60.10, 60.10]))
+    assert zone.tolist() == [0, 1] and outside == 0
+
+
+@pytest.mark.parametrize(("name", "text", "needle"), [
+    ("a.csv", "lon,lat,income\n24.9,60.1,rich\n", "income"),
+    ("b.csv", "lon,lat,decile\n24.9,60.1,11\n", "decile"),
+    ("c.csv", "x,y,income\n1,2,3\n", "lon, lat"),
+    ("d.csv", "lon,lat,colour\n24.9,60.1,red\n", "no income field"),
+    ("e.geojson", "{not json", "not valid JSON"),
+    ("f.geojson", '{"type": "FeatureCollection", "features": []}', "FeatureCollection"),
+    ("g.txt", "hello", "unknown extension"),
+])
+def test_bad_zones_files_are_one_line_errors_naming_the_file(tmp_path, name, text, needle):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        read_zones(path)
+    message = str(info.value)
+    assert str(path) in message and needle in message and "\n" not in message
+
+
+def test_missing_zones_file_is_refused_by_the_config(tmp_path):
+    from citymodel.config import Config
+
+    cfg = Config()
+    cfg.population.zones_file = str(tmp_path / "nope.geojson")
+    with pytest.raises(ConfigError, match="population.zones_file"):
+        cfg.validate()
