@@ -142,3 +142,11 @@ def test_params_lists_every_parameter_with_unit_and_source():
 
     assert len(rows) == len(parameter_rows())
     assert any("adoption.bass_p" in r and "Sultan" in r for r in rows)
+
+
+def test_docs_parameter_table_is_generated_from_the_code():
+    from citymodel.cli import parameters_markdown
+    from citymodel.config import parameter_rows
+
+    docs = (Path(__file__).parent.parent / "docs" / "parameters.md").read_text(encoding="utf-8")
+    assert parameters_markdown(parameter_rows()) in docs, "regenerate docs/parameters.md (see its header)"
