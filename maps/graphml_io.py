@@ -21,13 +21,14 @@ import gzip
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
 
 from citymodel.errors import MapError
-from citymodel.maps.graph_build import BASE_MODES, StreetNetwork
+
+from .graph_build import BASE_MODES, StreetNetwork
 
 FORMAT_VERSION = "1"
 GRAPHML_SUFFIXES = (".graphml", ".graphml.gz")
@@ -153,7 +154,8 @@ def read_city_graphml(path: Path) -> tuple[StreetNetwork, pd.DataFrame, dict[str
                 elif tag == "data" and elem.get("key", "").startswith("g_"):
                     graph[keys.get(elem.get("key"), "")] = elem.text or ""
     except (ET.ParseError, OSError, EOFError, KeyError, ValueError, TypeError) as err:
-        msg = f"map file {path} is not a readable citymodel GraphML file ({_one_line(err)})"
+        msg = (f"map file {path} is not a readable citymodel GraphML file ({_one_line(err)}); "
+               "expected a complete file written by City.save")
         raise MapError(msg) from None
     if "citymodel_format" not in graph:
         _not_citymodel(path)
@@ -165,7 +167,8 @@ def read_city_graphml(path: Path) -> tuple[StreetNetwork, pd.DataFrame, dict[str
 
 
 def _not_citymodel(path: Path) -> None:
-    msg = f"{path} is a GraphML file not written by citymodel; pass an .osm/.osm.pbf file"
+    msg = (f"map file {path} is a GraphML file not written by citymodel; expected a map "
+           "saved by citymodel (City.save) or an .osm/.osm.pbf file")
     raise MapError(msg)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citymodel.maps.city import MODES, City
+from .city import MODES, City
 
 
 def map_info(city: City) -> dict:

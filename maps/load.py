@@ -9,15 +9,18 @@ import numpy as np
 import pandas as pd
 
 from citymodel.errors import MapError
-from citymodel.maps.city import ATTRIBUTION, City
-from citymodel.maps.graph_build import BASE_MODES, StreetNetwork, build_network, mode_nodes
-from citymodel.maps.graphml_io import GRAPHML_SUFFIXES, is_graphml, read_city_graphml
-from citymodel.maps.osm_reader import OSM_SUFFIXES, osm_suffix, read_osm
-from citymodel.maps.pois import is_poi, poi_table
-from citymodel.maps.snap import Snapper
+
+from .city import ATTRIBUTION, City
+from .graph_build import BASE_MODES, StreetNetwork, build_network, mode_nodes
+from .graphml_io import GRAPHML_SUFFIXES, is_graphml, read_city_graphml
+from .osm_reader import OSM_SUFFIXES, osm_suffix, read_osm
+from .pois import is_poi, poi_table
+from .snap import Snapper
 
 DEFAULT_MAP = Path(__file__).parent / "data" / "default_city.graphml.gz"
 DEFAULT_NAME = "Helsinki (central)"
+SOURCES_EXPECTED = ("'default', 'place:<name>' or a path to an .osm, .osm.gz, .osm.bz2, "
+                    ".osm.pbf, .graphml or .graphml.gz file")
 
 
 def load_city(source: str | Path = "default") -> City:
@@ -49,7 +52,7 @@ def load_city(source: str | Path = "default") -> City:
             raise MapError(msg)
         return city_from_graphml(DEFAULT_MAP, source="default")
     if text.startswith("place:"):
-        from citymodel.maps.places import load_place  # osmnx download code, loaded lazily
+        from .places import load_place  # osmnx download code, loaded lazily
 
         return load_place(text.removeprefix("place:").strip())
     return city_from_file(Path(text).expanduser())
@@ -59,17 +62,17 @@ def city_from_file(path: Path) -> City:
     """Load a local .osm/.osm.gz/.osm.bz2/.osm.pbf or citymodel .graphml(.gz) file."""
     path = path.resolve()
     if not path.exists():
-        msg = f"map file {path} does not exist"
+        msg = f"map file {path} does not exist; expected {SOURCES_EXPECTED}"
         raise MapError(msg)
     if not path.is_file():
-        msg = f"map file {path} is not a file"
+        msg = f"map file {path} is not a file; expected {SOURCES_EXPECTED}"
         raise MapError(msg)
     if not (is_graphml(path) or osm_suffix(path)):
         expected = ", ".join((*OSM_SUFFIXES, *GRAPHML_SUFFIXES))
         msg = f"map file {path} has an unknown extension; expected one of {expected}"
         raise MapError(msg)
     if path.stat().st_size == 0:
-        msg = f"map file {path} is empty"
+        msg = f"map file {path} is empty (0 bytes); expected OpenStreetMap or GraphML data"
         raise MapError(msg)
     if is_graphml(path):
         return city_from_graphml(path, source=str(path))
@@ -99,10 +102,11 @@ def city_from_graphml(path: Path, source: str) -> City:
 def city_from_osm(path: Path, name: str | None = None) -> City:
     """Load a City from an OSM file: read, build mode graphs, classify and attach POIs."""
     extract = read_osm(path, keep_feature=is_poi)
-    net = build_network(extract.ways)
     if not extract.ways:
-        msg = f"map {path} has no OSM highway ways (is it an OSM extract of a city?)"
+        msg = (f"map file {path} has no highway ways with node locations; expected an OSM "
+               "extract of a street network (highway=* ways and their nodes)")
         raise MapError(msg)
+    net = build_network(extract.ways)
     _require_walk(net, str(path))
     sha = file_sha256(path)
     pois = attach_pois_to_graphs(poi_table(extract.features), net)
@@ -113,8 +117,10 @@ def city_from_osm(path: Path, name: str | None = None) -> City:
 
 
 def _require_walk(net: StreetNetwork, source: str) -> None:
+    """Every model places citizens on the walk graph: a map without one is unusable."""
     if net.stats.get("walk", {}).get("edges", 0) == 0:
-        msg = f"map {source} has no streets usable by mode 'walk'"
+        msg = (f"map {source} has no streets usable by mode 'walk'; expected walkable "
+               "highway=* ways (footway, residential, ...) forming a connected network")
         raise MapError(msg)
 
 

@@ -18,6 +18,8 @@ import osmium
 from citymodel.errors import MapError
 
 OSM_SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf")
+# libosmium format names: given explicitly so that upper-case suffixes (".OSM") work too
+_OSMIUM_FORMATS = {".osm": "osm", ".osm.gz": "osm.gz", ".osm.bz2": "osm.bz2", ".osm.pbf": "pbf"}
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,22 @@ def read_osm(path: Path, keep_feature: Callable[[Mapping[str, str]], bool]) -> O
     -------
     OsmExtract
         Ways in file order (split where a node location is missing) and features.
+
+    Raises
+    ------
+    MapError
+        If the suffix is not an OSM one or libosmium cannot parse the file
+        (not OSM, truncated, bad compression).
     """
     extract = OsmExtract()
+    suffix = osm_suffix(path)
+    if suffix is None:
+        expected = ", ".join(OSM_SUFFIXES)
+        msg = f"map file {path} has an unknown extension; expected one of {expected}"
+        raise MapError(msg)
     try:
-        processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        source = osmium.io.File(str(path), _OSMIUM_FORMATS[suffix])
+        processor = osmium.FileProcessor(source).with_locations().with_areas()
         for obj in processor:
             if obj.is_node():
                 if keep_feature(obj.tags) and obj.location.valid():
@@ -114,9 +128,11 @@ def read_osm(path: Path, keep_feature: Callable[[Mapping[str, str]], bool]) -> O
                 lon, lat = _area_centroid(obj)
                 if np.isfinite(lon):
                     _add_feature(extract, "relation", obj.orig_id(), obj.tags, lon, lat)
-    except RuntimeError as err:
-        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
-        msg = f"map file {path} is not a readable OSM file ({first_line})"
+    except (RuntimeError, OSError, ValueError) as err:
+        # libosmium reports bad XML/PBF/compression as RuntimeError; keep its first line
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        msg = (f"map file {path} is not a readable OSM file ({first_line}); "
+               "expected OpenStreetMap XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) data")
         raise MapError(msg) from None
     return extract
 

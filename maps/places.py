@@ -14,20 +14,27 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from citymodel.errors import MapError
-from citymodel.maps.city import ATTRIBUTION, City
-from citymodel.maps.graph_build import build_network
-from citymodel.maps.load import attach_pois_to_graphs, city_from_graphml
-from citymodel.maps.mode_filters import SEPARATE_SIDEWALK_KEYS
-from citymodel.maps.osm_reader import Feature, Way
-from citymodel.maps.pois import RESIDENTIAL_BUILDINGS, is_poi, poi_table
 
-REQUESTS_TIMEOUT_S = 10
+from .city import ATTRIBUTION, City
+from .graph_build import build_network
+from .load import attach_pois_to_graphs, city_from_graphml
+from .mode_filters import SEPARATE_SIDEWALK_KEYS
+from .osm_reader import Feature, Way
+from .pois import RESIDENTIAL_BUILDINGS, is_poi, poi_table
+
+# Connectivity probe: per-request timeout and hard deadline (s), DNS included
+PROBE_TIMEOUT_S = 5
+PROBE_DEADLINE_S = 15
+# Timeout of each osmnx HTTP request once the servers answered (s): Overpass needs
+# tens of seconds for a city, so this is not the offline guard (the probe is)
+REQUESTS_TIMEOUT_S = 120
 MODE_TAGS = ("highway", "name", "maxspeed", "oneway", "junction", "access", "area", "service",
              "foot", "bicycle", "motor_vehicle", "motorcar", "goods", "oneway:bicycle",
              "cycleway", *SEPARATE_SIDEWALK_KEYS)
@@ -53,11 +60,21 @@ def cache_path(name: str) -> Path:
 def load_place(name: str) -> City:
     """Load ``place:<name>`` from the cache, downloading it with osmnx the first time.
 
+    Parameters
+    ----------
+    name
+        A place name the Nominatim geocoder knows, e.g. "Kallio, Helsinki, Finland".
+
+    Returns
+    -------
+    City
+        Read from the cache file (``cache_path(name)``), which the first call writes.
+
     Raises
     ------
     MapError
-        Empty name; no network connection (within ~``REQUESTS_TIMEOUT_S`` s); the
-        place is unknown to the geocoder or has no walkable streets.
+        Empty name; no network connection (found within ``PROBE_DEADLINE_S`` s,
+        DNS included); the place is unknown to the geocoder or has no walkable streets.
     """
     if not name:
         msg = "place: needs a place name, e.g. 'place:Kallio, Helsinki, Finland'"
@@ -66,29 +83,77 @@ def load_place(name: str) -> City:
     if not path.is_file():
         city = _download(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        city.save(path)
+        # write then rename: an interrupted download never leaves a half-written cache file
+        partial = path.with_name(f"{path.name.removesuffix('.graphml.gz')}.{os.getpid()}"
+                                 ".partial.graphml.gz")
+        city.save(partial)
+        os.replace(partial, path)
     return city_from_graphml(path, source=f"place:{name}")
 
 
-def _download(name: str) -> City:
+def _offline_error(name: str, reason: str) -> MapError:
+    msg = (f"cannot download place '{name}': no network connection ({reason}); "
+           "pass a local .osm, .osm.gz, .osm.bz2 or .osm.pbf file instead "
+           "(e.g. --map city.osm.pbf)")
+    return MapError(msg)
+
+
+def _check_online(name: str) -> None:
+    """Raise MapError unless the geocoder and Overpass answer within ``PROBE_DEADLINE_S`` s.
+
+    The probe runs in a daemon thread joined with a deadline because a stalled DNS
+    lookup is not covered by any requests timeout; offline, name resolution fails
+    at once and this returns in milliseconds.
+    """
     import osmnx as ox
     import requests
 
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            for url in (ox.settings.nominatim_url, ox.settings.overpass_url):
+                requests.head(url, timeout=PROBE_TIMEOUT_S, allow_redirects=False,
+                              **ox.settings.requests_kwargs)
+            outcome.append(None)
+        except requests.exceptions.RequestException as err:
+            outcome.append(type(err).__name__)
+
+    thread = threading.Thread(target=probe, name="citymodel-place-probe", daemon=True)
+    thread.start()
+    thread.join(PROBE_DEADLINE_S)
+    if not outcome:
+        raise _offline_error(name, f"no answer within {PROBE_DEADLINE_S} s")
+    if outcome[0] is not None:
+        raise _offline_error(name, outcome[0])
+
+
+def _download(name: str) -> City:
+    """Download the street network and POIs of a place with osmnx and build a City."""
+    import osmnx as ox
+    import requests
+
+    _check_online(name)
+    saved = {key: getattr(ox.settings, key) for key in
+             ("requests_timeout", "cache_folder", "useful_tags_way")}
     ox.settings.requests_timeout = REQUESTS_TIMEOUT_S
     ox.settings.cache_folder = str(cache_path(name).parent / "osmnx-http")
     ox.settings.useful_tags_way = sorted(set(ox.settings.useful_tags_way) | set(MODE_TAGS))
     try:
-        G = ox.graph_from_place(name, network_type="all", simplify=False, retain_all=True)
+        graph = ox.graph_from_place(name, network_type="all", simplify=False,
+                                    retain_all=True)
         features = ox.features_from_place(name, tags=POI_QUERY)
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
-        msg = (f"cannot download place '{name}': no network connection ({type(err).__name__}); "
-               "pass a local .osm/.osm.pbf file with --map PATH instead")
-        raise MapError(msg) from None
+        raise _offline_error(name, type(err).__name__) from None
     except (requests.exceptions.RequestException, ValueError, TypeError) as err:
+        # osmnx raises ValueError subclasses (InsufficientResponseError) for unknown places
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         msg = f"cannot download place '{name}': {first}"
         raise MapError(msg) from None
-    net = build_network(list(_graph_ways(G)))
+    finally:
+        for key, value in saved.items():
+            setattr(ox.settings, key, value)
+    net = build_network(list(_graph_ways(graph)))
     pois = attach_pois_to_graphs(poi_table([f for f in _features(features) if is_poi(f.tags)]),
                                  net)
     meta = {"source": f"place:{name}", "source_file": "", "source_sha256": "",
@@ -96,15 +161,15 @@ def _download(name: str) -> City:
     return City(f"place:{name}", name, "", net, pois, meta, ATTRIBUTION)
 
 
-def _graph_ways(G):
+def _graph_ways(graph):
     """Each downloaded edge in its permitted direction as a two-node way."""
-    for u, v, data in G.edges(data=True):
+    for u, v, data in graph.edges(data=True):
         if data.get("reversed") is True:
             continue
         tags = {k: str(data[k]) for k in MODE_TAGS if isinstance(data.get(k), str)}
         tags["oneway"] = "yes" if data.get("oneway") is True else "no"
         osmid = data["osmid"][0] if isinstance(data["osmid"], list) else data["osmid"]
-        nu, nv = G.nodes[u], G.nodes[v]
+        nu, nv = graph.nodes[u], graph.nodes[v]
         yield Way(int(osmid), tags, np.array([u, v], dtype=np.int64),
                   np.array([nu["x"], nv["x"]], dtype=float),
                   np.array([nu["y"], nv["y"]], dtype=float))

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from citymodel.maps.osm_reader import Feature
+from .osm_reader import Feature
 
 POI_KINDS = ("library", "school", "community_centre", "youth_centre", "shopping_centre",
              "makerspace", "craft", "industrial", "residential")

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from citymodel.maps.snap import Snapper
+from .snap import Snapper
 
 # Upper bound on the number of cells of one [origins x nodes] Dijkstra result
 # (float64): 2e7 cells = 160 MB, ~5,000 origins on a 4,000-node graph.
@@ -29,7 +29,7 @@ class Router:
 
     Parameters
     ----------
-    G
+    graph
         A MultiDiGraph with node ``x``/``y`` (degrees) and edge ``travel_time`` (s)
         and ``length`` (m), e.g. ``City.graph(mode)``.
     mode
@@ -49,13 +49,13 @@ class Router:
     ``PATH_CACHE_SIZE`` origins.
     """
 
-    def __init__(self, G: nx.MultiDiGraph, mode: str = "") -> None:
+    def __init__(self, graph: nx.MultiDiGraph, mode: str = "") -> None:
         self.mode = mode
-        self.nodes = np.fromiter(G.nodes, dtype=np.int64, count=len(G))
+        self.nodes = np.fromiter(graph.nodes, dtype=np.int64, count=len(graph))
         n = self.nodes.size
         self._sorter = np.argsort(self.nodes, kind="stable")
         self._sorted = self.nodes[self._sorter]
-        u, v, tt, length = self._edge_arrays(G)
+        u, v, tt, length = self._edge_arrays(graph)
         # fastest of parallel edges: sort by (u, v, travel_time), keep the first
         order = np.lexsort((tt, v, u))
         u, v, tt, length = u[order], v[order], tt[order], length[order]
@@ -67,20 +67,20 @@ class Router:
         self._time_t = self._time.T.tocsr()
         self._keys = u.astype(np.int64) * n + v
         self._length = length
-        xy = [(d["x"], d["y"]) for _, d in G.nodes(data=True)]
+        xy = [(d["x"], d["y"]) for _, d in graph.nodes(data=True)]
         lon, lat = (np.array(c, dtype=float) for c in zip(*xy, strict=True)) if xy else (
             np.empty(0), np.empty(0))
         self._lon, self._lat = lon, lat
         self._snapper: Snapper | None = None
         self._pred_cache: OrderedDict[int, np.ndarray] = OrderedDict()
 
-    def _edge_arrays(self, G: nx.MultiDiGraph) -> tuple[np.ndarray, ...]:
-        m = G.number_of_edges()
+    def _edge_arrays(self, graph: nx.MultiDiGraph) -> tuple[np.ndarray, ...]:
+        m = graph.number_of_edges()
         u = np.empty(m, dtype=np.int64)
         v = np.empty(m, dtype=np.int64)
         tt = np.empty(m)
         length = np.empty(m)
-        for i, (a, b, d) in enumerate(G.edges(data=True)):
+        for i, (a, b, d) in enumerate(graph.edges(data=True)):
             u[i], v[i], tt[i], length[i] = a, b, d["travel_time"], d["length"]
         return self.index_of(u), self.index_of(v), tt, length
 
