@@ -150,3 +150,15 @@ def test_docs_parameter_table_is_generated_from_the_code():
 
     docs = (Path(__file__).parent.parent / "docs" / "parameters.md").read_text(encoding="utf-8")
     assert parameters_markdown(parameter_rows()) in docs, "regenerate docs/parameters.md (see its header)"
+
+
+def test_run_on_a_local_osm_file(osm_clip, tmp_path):
+    out = tmp_path / "local"
+    proc = citymodel("run", "--map", str(osm_clip), "--citizens", "500", "--days", "3", "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["map"]["source"] == str(osm_clip)
+    orders = pd.read_parquet(out / "orders.parquet")
+    facilities = pd.read_parquet(out / "facilities.parquet")
+    assert len(orders) > 0 and len(facilities) > 0
+    assert manifest["status"] == "completed"
