@@ -72,6 +72,9 @@ def run(
         "--out", help="Run folder to create (must not exist or be empty). "
         "Default: runs/run-<UTC time>-seed<S>.")] = None,
     plots: Annotated[bool, typer.Option("--plots", help="Write the report's PNG plots at the end.")] = False,
+    baseline: Annotated[Path | None, typer.Option(
+        help="Run folder of the baseline scenario: adds public spend per additional included "
+        "citizen to the summary.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Run the model and write a run folder (config, manifest, Parquet tables, summary).
@@ -81,12 +84,13 @@ def run(
     from citymodel.outputs import default_run_dir
 
     cfg = build_config(config, set_ or [], map_source, citizens, days, seed)
+    baseline_summary = read_baseline(baseline) if baseline is not None else None
     folder = out_dir if out_dir is not None else default_run_dir(Path("runs"), cfg.run.seed)
     from citymodel.maps import load_city
 
     with err.status(f"loading map {cfg.run.map} …", spinner="dots") if not quiet else contextlib.nullcontext():
         city = load_city(cfg.run.map)
-    result = _run_with_progress(cfg, folder, city, quiet)
+    result = _run_with_progress(cfg, folder, city, quiet, baseline_summary)
     print_run_summary(result)
     if plots:
         from citymodel.report import write_report
@@ -119,13 +123,24 @@ def build_config(config_file: Path | None, overrides: list[str], map_source: str
     return cfg.validate()
 
 
-def _run_with_progress(cfg, folder: Path, city, quiet: bool):
+def read_baseline(run_dir: Path) -> dict:
+    """The ``summary.json`` of a baseline run folder."""
+    path = Path(run_dir) / "summary.json"
+    if not path.is_file():
+        raise CitymodelError(f"--baseline {run_dir}: no summary.json there (expected a finished run folder)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CitymodelError(f"--baseline {path}: not valid JSON ({exc.msg})") from None
+
+
+def _run_with_progress(cfg, folder: Path, city, quiet: bool, baseline: dict | None = None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from citymodel.runner import run_to_folder
 
     if quiet:
-        return run_to_folder(cfg, folder, city=city, argv=sys.argv)
+        return run_to_folder(cfg, folder, city=city, argv=sys.argv, baseline=baseline)
     columns = (TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(),
                TextColumn("hours"), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
@@ -135,7 +150,7 @@ def _run_with_progress(cfg, folder: Path, city, quiet: bool):
             if done % 24 == 0 or done == total:
                 bar.update(task, completed=done)
 
-        return run_to_folder(cfg, folder, city=city, progress=progress, argv=sys.argv)
+        return run_to_folder(cfg, folder, city=city, progress=progress, argv=sys.argv, baseline=baseline)
 
 
 def _fmt(value, digits: int = 1, pct: bool = False) -> str:

@@ -81,6 +81,7 @@ def test_run_prints_a_summary(tmp_path):
         (["map", "info", "/no/such/file.osm.pbf"], "/no/such/file.osm.pbf"),
         (["report", "/"], "/"),
         (["validate", "--only", "nosuch"], "nosuch"),
+        (["run", "--baseline", "/no/such/run"], "/no/such/run"),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(args, needle):
