@@ -188,6 +188,7 @@ def test_mode_graph_is_strongly_connected_osmnx_graph(default_city: City, mode: 
                                                     rel=1e-12)
     assert nx.get_node_attributes(graph, "street_count") == ox.stats.count_streets_per_node(
         graph)
+    assert ox.stats.basic_stats(graph)["n"] == graph.number_of_nodes()
     nodes, edges = ox.convert.graph_to_gdfs(graph)
     assert len(nodes) == graph.number_of_nodes() and len(edges) == graph.number_of_edges()
     some = list(graph.nodes)
