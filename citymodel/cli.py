@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -37,7 +38,7 @@ bench_app = typer.Typer(
 app.add_typer(map_app, name="map")
 app.add_typer(bench_app, name="bench")
 
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, width=max(110, shutil.get_terminal_size((110, 24)).columns))
 err = Console(stderr=True)
 
 EXIT_USER_ERROR = 2
