@@ -13,7 +13,9 @@ Rules (also written into every run's ``summary.json`` under ``placement``):
   sit at the edge); missing → the van-graph node farthest from the centre.
 - Import depot (last-mile origin of imports): the van-graph node farthest from
   the centre.
-- Homes: residential POIs; fewer than 200 → every walk-graph node is a candidate home.
+- Homes: residential POIs; fewer than 200 → the walk-graph nodes on streets people live on
+  (residential, living_street, unclassified, tertiary, secondary, primary, pedestrian;
+  not footways, service alleys or tunnels); if even those are fewer, every walk-graph node.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ PUBLIC_WORKSHOP_KINDS = ("library", "school", "community_centre", "youth_centre"
 SITE_MODES = ("walk", "bike", "van")
 # Fewer residential POIs than this would crowd a whole city into a few buildings.
 MIN_RESIDENTIAL_POIS = 200
+# Streets with front doors: homes fall back to nodes on these (not footpaths, service alleys or tunnels).
+HOME_STREETS = ("residential", "living_street", "unclassified", "tertiary", "secondary", "primary", "pedestrian")
 
 
 @dataclass
@@ -155,6 +159,23 @@ def home_candidates(city) -> tuple[pd.DataFrame, str | None]:
     if len(homes) >= MIN_RESIDENTIAL_POIS:
         return homes[["poi_id", "lon", "lat"]].assign(node=homes["node_walk"].to_numpy()), None
     nodes = _graph_nodes(city, "walk")
-    note = (f"only {len(homes)} residential POIs (< {MIN_RESIDENTIAL_POIS}): "
-            "every walk-graph node is a candidate home")
+    on_streets = _nodes_on_streets(city.graph("walk"))
+    street_nodes = nodes[nodes["node"].isin(on_streets)]
+    if len(street_nodes) >= MIN_RESIDENTIAL_POIS:
+        note = (f"only {len(homes)} residential POIs (< {MIN_RESIDENTIAL_POIS}): homes placed at the "
+                f"{len(street_nodes)} walk-graph nodes on streets people live on ({', '.join(HOME_STREETS)})")
+        return street_nodes.assign(poi_id=-1).reset_index(drop=True), note
+    note = (f"only {len(homes)} residential POIs (< {MIN_RESIDENTIAL_POIS}) and {len(street_nodes)} nodes on "
+            "residential streets: every walk-graph node is a candidate home")
     return nodes.assign(poi_id=-1), note
+
+
+def _nodes_on_streets(graph) -> set[int]:
+    """Walk-graph nodes at the end of an edge whose ``highway`` is one of ``HOME_STREETS``."""
+    out: set[int] = set()
+    for u, v, highway in graph.edges(data="highway"):
+        values = highway if isinstance(highway, list) else [highway]
+        if any(h in HOME_STREETS for h in values):
+            out.add(u)
+            out.add(v)
+    return out
