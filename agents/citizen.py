@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import mesa
@@ -31,6 +32,43 @@ class Citizen(mesa.Agent):
     def __init__(self, model: CityModel, row: int) -> None:
         super().__init__(model)
         self.row = row
+
+    @classmethod
+    def create_many(cls, model: mesa.Model, n: int) -> list[Citizen]:
+        """Create the handles of rows ``0..n-1`` and register them with ``model`` in one go.
+
+        The result is what ``[cls(model, i) for i in range(n)]`` gives — the same
+        ``unique_id`` sequence, the same order in ``model.agents`` and
+        ``model.agents_by_type`` — but registration is done in bulk (Mesa 3.3's
+        per-agent ``register_agent`` costs ~10 µs, a minute for a city of millions).
+        Falls back to the one-by-one constructor if Mesa's registry is not the
+        expected one (another Mesa version).
+        """
+        registry_ok = (isinstance(getattr(model, "_agents", None), dict)
+                       and isinstance(getattr(model, "_agents_by_type", None), dict)
+                       and hasattr(getattr(model, "_all_agents", None), "_agents")
+                       and isinstance(getattr(mesa.Agent, "_ids", None), defaultdict))
+        if not registry_ok or n == 0:
+            return [cls(model, i) for i in range(n)]
+        ids = mesa.Agent._ids[model]
+        out: list[Citizen] = []
+        new = cls.__new__
+        for i in range(n):
+            agent = new(cls)
+            agent.model = model
+            agent.unique_id = next(ids)
+            agent.pos = None
+            agent.row = i
+            out.append(agent)
+        keys = dict.fromkeys(out)
+        model._agents.update(keys)
+        by_type = model._agents_by_type.get(cls)
+        if by_type is None:
+            model._agents_by_type[cls] = mesa.agent.AgentSet(out, random=model.random)
+        else:
+            by_type._agents.update(keys)
+        model._all_agents._agents.update(keys)
+        return out
 
     @property
     def citizen_id(self) -> int:

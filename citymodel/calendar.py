@@ -90,6 +90,29 @@ class WeeklyCalendar:
         within = x0 if y1 == y0 else x0 + (rest - y0) * (x1 - x0) / (y1 - y0)
         return float(weeks * MINUTES_PER_WEEK + within)
 
+    def time_after_open_minutes_many(self, t: float, durations: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`time_after_open_minutes` for one start ``t`` and many ``durations`` (minutes).
+
+        Element ``i`` equals ``time_after_open_minutes(t, durations[i])`` bit for bit (the same
+        float operations in the same order), so matching on arrays picks what a loop would pick.
+        """
+        durations = np.asarray(durations, dtype=float)
+        if self.open_minutes_per_week <= 0:
+            return np.full(durations.shape, np.inf)
+        target = self.open_minutes_until(t) + durations
+        weeks, rest = np.divmod(target, self.open_minutes_per_week)
+        at_close = (rest == 0) & (weeks > 0)
+        if at_close.any():
+            weeks[at_close] -= 1
+            rest[at_close] = self.open_minutes_per_week
+        idx = np.maximum(np.searchsorted(self._y, rest, side="left"), 1)
+        y0, y1 = self._y[idx - 1], self._y[idx]
+        x0, x1 = self._x[idx - 1], self._x[idx]
+        flat = y1 == y0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            within = np.where(flat, x0, x0 + (rest - y0) * (x1 - x0) / (y1 - y0))
+        return weeks * MINUTES_PER_WEEK + within
+
     def is_open(self, t: float) -> bool:
         """Whether the facility is open at time ``t`` (intervals are [open, close))."""
         rest = t % MINUTES_PER_WEEK

@@ -35,6 +35,72 @@ FACILITY_KINDS = (*PUBLIC_WORKSHOP_KINDS, "maker", "textile_mill")
 WALK_15_MIN_S = 900.0
 
 
+class _KindGroup:
+    """Facilities of one kind sharing one calendar: live counters for the hourly time series."""
+
+    __slots__ = ("calendar", "kind", "machines", "running")
+
+    def __init__(self, kind: str, calendar: WeeklyCalendar) -> None:
+        self.kind = kind
+        self.calendar = calendar
+        self.machines = 0
+        self.running = 0
+
+
+class _PlatformPools:
+    """The pools of one machine type at facilities that take platform orders, as arrays in facility order.
+
+    Holds what matching needs per candidate — facility id, fee (£/h), calendar,
+    delivery-table row and backlog (open machine minutes queued per machine) — so
+    that matching an order is a few array operations instead of a loop over
+    every facility. ``backlog[k]`` is kept equal to ``pools[k].backlog_min()``.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.pools: list = []
+        self.fid = np.empty(16, dtype=np.int64)
+        self.fee = np.empty(16)
+        self.row = np.empty(16, dtype=np.int64)
+        self.backlog = np.empty(16)
+        self.cal = np.empty(16, dtype=np.int64)
+        self._median_fee: float | None = None
+        self._groups: dict[int, np.ndarray] | None = None
+
+    def add(self, pool, facility, row: int, cal: int) -> int:
+        """Append ``pool`` of ``facility``; return its slot."""
+        if self.n == len(self.fid):
+            for name in ("fid", "fee", "row", "backlog", "cal"):
+                old = getattr(self, name)
+                grown = np.empty(2 * len(old), dtype=old.dtype)
+                grown[: self.n] = old[: self.n]
+                setattr(self, name, grown)
+        k = self.n
+        self.pools.append(pool)
+        self.fid[k] = facility.facility_id
+        self.fee[k] = facility.fee_per_hour
+        self.row[k] = row
+        self.backlog[k] = pool.backlog_min()
+        self.cal[k] = cal
+        self.n += 1
+        self._median_fee = None
+        self._groups = None
+        return k
+
+    def median_fee(self) -> float:
+        """Median fee (£/h) over the pools (cached until a pool is added)."""
+        if self._median_fee is None:
+            self._median_fee = float(np.median(self.fee[: self.n]))
+        return self._median_fee
+
+    def groups(self) -> dict[int, np.ndarray]:
+        """Calendar index -> slots with that calendar (cached until a pool is added)."""
+        if self._groups is None:
+            cal = self.cal[: self.n]
+            self._groups = {int(g): np.flatnonzero(cal == g) for g in np.unique(cal)}
+        return self._groups
+
+
 class CityModel(mesa.Model):
     """Distributed manufacturing in a city (Srai et al. 2016 §4.4–4.5) as an agent-based model.
 
@@ -80,10 +146,17 @@ class CityModel(mesa.Model):
         self.notes: list[str] = []
         self._calendars: dict[str, WeeklyCalendar] = {}
         self.timeseries_rows: list[dict] = []
+        # Live counters that replace per-hour and per-order loops over every facility.
+        self._kind_groups: dict[tuple[str, int], _KindGroup] = {}
+        self._queued_by_kind: dict[str, int] = dict.fromkeys(FACILITY_KINDS, 0)
+        self._platform: dict[str, _PlatformPools] = {}
+        self._calendar_index: dict[int, int] = {}
+        self._calendar_list: list[WeeklyCalendar] = []
         self._build_population()
         self._build_facilities()
         self._build_designers()
         self._seed_adoption()
+        self._stage_counts = np.bincount(self.population.stage, minlength=len(STAGES)).astype(np.int64)
         self._hour_orders = np.zeros(3, dtype=np.int64)
 
     # ------------------------------------------------------------------ set-up
@@ -98,7 +171,7 @@ class CityModel(mesa.Model):
                                            self.streams["population"], self.streams["ties"])
         self.median_income = float(cfg.population.income_median)
         self.degree = np.asarray(self.population.ties.sum(axis=1)).ravel()
-        self.citizens = [Citizen(self, i) for i in range(cfg.run.citizens)]
+        self.citizens = Citizen.create_many(self, cfg.run.citizens)
 
     def _build_facilities(self) -> None:
         cfg = self.config
@@ -115,10 +188,12 @@ class CityModel(mesa.Model):
         self.travel = TravelTables(self.city, self.population, cfg)
         for facility in self.facilities:
             self.travel.add_facility(facility)
+            self._track_facility(facility)
         self.depot_node = import_depot(self.city)
         self.import_last_mile = self.travel.import_last_mile(self.depot_node)
         # Nearest public workshop per citizen and machine type (walking, home -> workshop).
         self.public = [f for f in self.facilities if isinstance(f, PublicWorkshop)]
+        self._public_fees = np.array([f.fee_per_hour for f in self.public] + [np.nan])
         self.walk_to_workshop_s = self.travel.nearest_walk(self.public, machine=None)[1]
         machines = {p["machine"] for p in cfg.needs.products.values()}
         self.nearest_workshop = {m: self.travel.nearest_walk(self.public, machine=m) for m in machines}
@@ -139,6 +214,28 @@ class CityModel(mesa.Model):
         self.facilities.append(facility)
         return facility
 
+    def _track_facility(self, facility: FacilityAgent) -> None:
+        """Add ``facility`` to the live counters (time series) and to the platform's candidate arrays."""
+        cal = self._calendar_index.setdefault(id(facility.calendar), len(self._calendar_list))
+        if cal == len(self._calendar_list):
+            self._calendar_list.append(facility.calendar)
+        key = (facility.kind, cal)
+        group = self._kind_groups.get(key)
+        if group is None:
+            group = self._kind_groups[key] = _KindGroup(facility.kind, facility.calendar)
+        row = self.travel.delivery_row(facility) if facility.takes_platform_orders else -1
+        for machine, pool in facility.pools.items():
+            pool.kind_group = group
+            pool.platform_slot = -1
+            group.machines += pool.count
+            group.running += len(pool.running)
+            self._queued_by_kind[facility.kind] += len(pool.queue)
+            if facility.takes_platform_orders:
+                platform = self._platform.get(machine)
+                if platform is None:
+                    platform = self._platform[machine] = _PlatformPools()
+                pool.platform_slot = platform.add(pool, facility, row, cal)
+
     def _build_designers(self) -> None:
         cfg = self.config.platform
         rng = self.streams["designers"]
@@ -157,6 +254,11 @@ class CityModel(mesa.Model):
         for product, designs in self.designs.items():
             w = 1.0 / np.arange(1, len(designs) + 1) ** cfg.design_popularity_exponent
             self.design_weights[product] = w / w.sum()
+        self._design_objects = {}
+        for product, designs in self.designs.items():
+            arr = np.empty(len(designs), dtype=object)
+            arr[:] = designs
+            self._design_objects[product] = arr
 
     def _seed_adoption(self) -> None:
         cfg = self.config.adoption
@@ -227,15 +329,12 @@ class CityModel(mesa.Model):
         """Per machine type: (typical fee £/h, current mean backlog in days) on the platform."""
         out = {}
         for machine in {p["machine"] for p in self.config.needs.products.values()}:
-            pools = [f.pools[machine] for f in self.facilities
-                     if f.takes_platform_orders and machine in f.pools]
-            if not pools:
+            platform = self._platform.get(machine)
+            if platform is None or platform.n == 0:
                 out[machine] = (np.nan, np.nan)
                 continue
-            fee = float(np.median([f.fee_per_hour for f in self.facilities
-                                   if f.takes_platform_orders and machine in f.pools]))
-            backlog_days = float(np.mean([p.backlog_min() for p in pools])) / (8 * 60)
-            out[machine] = (fee, backlog_days)
+            backlog_days = float(np.mean(platform.backlog[: platform.n])) / (8 * 60)
+            out[machine] = (platform.median_fee(), backlog_days)
         return out
 
     def _utilities(self, product_idx: np.ndarray, who: np.ndarray) -> np.ndarray:
@@ -268,7 +367,7 @@ class CityModel(mesa.Model):
             w_index, walk_s = self.nearest_workshop[spec.machine]
             citizens = who[rows]
             reach = np.isfinite(walk_s[citizens]) & (w_index[citizens] >= 0)
-            fees = np.array([f.fee_per_hour for f in self.public] + [np.nan])[w_index[citizens]]
+            fees = self._public_fees[w_index[citizens]]
             waiver = np.where(eligible[rows], cfg.policy.fee_waiver_share, 0.0)
             material = np.where(eligible[rows], 1 - cfg.policy.material_subsidy_share, 1.0)
             price[rows, SELF_FABRICATION] = fees * (1 - waiver) * spec.machine_hours + spec.material_cost * material
@@ -311,8 +410,7 @@ class CityModel(mesa.Model):
             rows = np.flatnonzero(product_idx == p_index)
             if rows.size:
                 picks = rng.choice(len(self.designs[product]), size=rows.size, p=self.design_weights[product])
-                designs = self.designs[product]
-                out[rows] = [designs[j] for j in picks]
+                out[rows] = self._design_objects[product][picks]
         return out
 
     def _place_imports(self, product_idx, who, when, designs) -> None:
@@ -351,27 +449,34 @@ class CityModel(mesa.Model):
         cfg = self.config
         machine = self.orders.machine_of(order_id)
         citizen = self.orders.citizen_of(order_id)
-        candidates = [f for f in self.facilities if f.takes_platform_orders and machine in f.pools]
-        if not candidates:
+        # Candidates: every pool of this machine at a facility taking platform orders, in facility order.
+        platform = self._platform.get(machine)
+        if platform is None or platform.n == 0:
             self.orders.cancel(order_id, self.now)
             return
-        time_s, _ = self.travel.delivery_to_home(candidates, citizen)
+        n = platform.n
+        time_s = self.travel.delivery_times(platform.row[:n], citizen)
         reachable = np.isfinite(time_s)
         if not reachable.any():
             self.orders.cancel(order_id, self.now)
             return
         hours = self.orders.quote_hours(order_id)
-        fee = np.array([f.fee_per_hour for f in candidates])
+        fee = platform.fee[:n]
         rule = cfg.platform.matching
         if rule == "nearest":
             score = time_s
         elif rule == "cheapest":
             score = fee * hours + time_s / 3600.0 * 1e-6
         else:
-            finish = np.array([self._estimate_finish(f, machine, hours) for f in candidates])
+            # _estimate_finish for every candidate at once, one calendar at a time.
+            durations = platform.backlog[:n] + hours * 60.0
+            finish = np.empty(n)
+            for cal, slots in platform.groups().items():
+                calendar = self._calendar_list[cal]
+                finish[slots] = calendar.time_after_open_minutes_many(calendar.next_open(self.now), durations[slots])
             score = finish + time_s / 60.0
         score = np.where(reachable, score, np.inf)
-        facility = candidates[int(np.argmin(score))]
+        facility = self.facilities[int(platform.fid[int(np.argmin(score))])]
         base = facility.fee_per_hour * hours + self.orders.material_of(order_id) + cfg.platform.delivery_fee
         price = base / (1.0 - cfg.platform.royalty_share - cfg.platform.commission)
         self.orders.assign(order_id, facility, cfg.platform.delivery_mode, price=price,
@@ -389,6 +494,7 @@ class CityModel(mesa.Model):
         machine = self.orders.machine_of(order_id)
         pool = facility.pools[machine]
         pool.submit(order_id, self.orders.machine_minutes(order_id), platform)
+        self._queued_by_kind[facility.kind] += 1
         self._start_pool(facility, machine)
 
     def _start_pool(self, facility: FacilityAgent, machine: str) -> None:
@@ -396,7 +502,11 @@ class CityModel(mesa.Model):
         for batch_id, batch in pool.start_ready(self.now):
             for order_id in batch.order_ids:
                 self.orders.set_started(order_id, self.now)
+            self._queued_by_kind[facility.kind] -= len(batch.order_ids)
+            pool.kind_group.running += 1
             self.events.push(batch.finish_min, JOB_DONE, (facility.facility_id, machine, batch_id))
+        if pool.platform_slot >= 0:
+            self._platform[machine].backlog[pool.platform_slot] = pool.backlog_min()
         if pool.queue and pool.free > 0 and not facility.calendar.is_open(self.now):
             opens = facility.calendar.next_open(self.now)
             if pool.wakeup_at != opens:
@@ -411,7 +521,9 @@ class CityModel(mesa.Model):
     def _on_job_done(self, payload: tuple[int, str, int]) -> None:
         facility_id, machine, batch_id = payload
         facility = self.facilities[facility_id]
-        batch = facility.pools[machine].finish(batch_id)
+        pool = facility.pools[machine]
+        batch = pool.finish(batch_id)
+        pool.kind_group.running -= 1
         for order_id in batch.order_ids:
             self.orders.set_completed(order_id, self.now)
             if self.orders.channel_of(order_id) == PLATFORM:
@@ -464,6 +576,8 @@ class CityModel(mesa.Model):
                        self.now + back_s / 60.0, back_s, back_m, order_id)
         self.orders.set_trip(order_id, workshop.nodes["walk"], home, back_s, back_m, 0.0)
         if self.population.stage[citizen] < PROSUMER:
+            self._stage_counts[self.population.stage[citizen]] -= 1
+            self._stage_counts[PROSUMER] += 1
             self.population.stage[citizen] = PROSUMER
             self.population.stage_day[citizen, PROSUMER] = self.now / MINUTES_PER_DAY
         self.events.push(self.now + back_s / 60.0, DELIVER, order_id)
@@ -486,6 +600,8 @@ class CityModel(mesa.Model):
         rng = self.streams["adoption"]
         dt = 1.0 / adoption.DAYS_PER_YEAR
         day = self.now / MINUTES_PER_DAY
+        # Re-count stages once a day (counts are kept live between days).
+        self._stage_counts = np.bincount(pop.stage, minlength=len(STAGES)).astype(np.int64)
         aware_or_beyond = pop.stage >= AWARE
         if cfg.well_mixed:
             share = np.full(len(pop), aware_or_beyond.mean())
@@ -496,6 +612,8 @@ class CityModel(mesa.Model):
         new = unaware[rng.random(unaware.size) < prob]
         pop.stage[new] = AWARE
         pop.stage_day[new, AWARE] = day
+        self._stage_counts[UNAWARE] -= new.size
+        self._stage_counts[AWARE] += new.size
         self._train(rng, dt)
         prosumers = np.flatnonzero(pop.stage == PROSUMER)
         if prosumers.size:
@@ -525,6 +643,9 @@ class CityModel(mesa.Model):
     def _become_maker(self, row: int, pay: bool) -> None:
         cfg = self.config
         pop = self.population
+        if hasattr(self, "_stage_counts"):
+            self._stage_counts[pop.stage[row]] -= 1
+            self._stage_counts[MAKER] += 1
         pop.stage[row] = MAKER
         pop.stage_day[row, MAKER] = self.now / MINUTES_PER_DAY
         if pay:
@@ -540,29 +661,27 @@ class CityModel(mesa.Model):
         maker.owner = row
         if hasattr(self, "travel"):
             self.travel.add_facility(maker)
+            self._track_facility(maker)
 
     # ------------------------------------------------------------------ time series
     def _record_hour(self, start: float) -> None:
-        pop = self.population
-        counts = np.bincount(pop.stage, minlength=len(STAGES))
+        counts = self._stage_counts
         row = {"hour": int(start // 60), "day": int(start // MINUTES_PER_DAY)}
         for s, name in enumerate(STAGES):
             row[f"n_{name}"] = int(counts[s])
         at = start + 60.0
         busy: dict[str, int] = dict.fromkeys(FACILITY_KINDS, 0)
         open_: dict[str, int] = dict.fromkeys(FACILITY_KINDS, 0)
-        queue: dict[str, int] = dict.fromkeys(FACILITY_KINDS, 0)
+        queue = self._queued_by_kind
         open_cache: dict[int, bool] = {}
-        for f in self.facilities:
-            key = id(f.calendar)
+        for group in self._kind_groups.values():
+            key = id(group.calendar)
             is_open = open_cache.get(key)
             if is_open is None:
-                is_open = open_cache[key] = f.calendar.is_open(at)
-            for pool in f.pools.values():
-                queue[f.kind] += len(pool.queue)
-                if is_open:
-                    busy[f.kind] += len(pool.running)
-                    open_[f.kind] += pool.count
+                is_open = open_cache[key] = group.calendar.is_open(at)
+            if is_open:
+                busy[group.kind] += group.running
+                open_[group.kind] += group.machines
         for kind in FACILITY_KINDS:
             row[f"busy_machines_{kind}"] = busy[kind]
             row[f"open_machines_{kind}"] = open_[kind]

@@ -1,11 +1,14 @@
-"""Travel between homes and facilities, precomputed once per facility from the routers.
+"""Travel between homes and facilities, precomputed from the routers and looked up per trip.
 
 For every public workshop the walking time and distance from every walk-graph
 node TO the workshop and FROM it are one reverse and one forward
-single-source Dijkstra (``Router.one_to_all``); for every facility that takes
-platform orders, the delivery leg from it to every node of the delivery
-vehicle's graph is one forward pass. A citizen's trip then costs one array
-look-up, and its time is exactly the shortest-path time on the street graph.
+single-source Dijkstra (``Router.one_to_all``). Delivery legs are kept per
+*origin node* of the delivery vehicle's graph, not per facility: facilities
+that share a node (makers in the same building) share one row, rows are
+computed lazily and in batches (one multi-source call for every node added
+since the last query), and a city of 500,000 citizens with 10,000 makers needs
+at most one row per graph node. A citizen's trip then costs one array look-up,
+and its time is exactly the shortest-path time on the street graph.
 Times in seconds, distances in metres (stored as float64 for exactness).
 """
 
@@ -39,9 +42,11 @@ class TravelTables:
         self.van = city.router("van")
         walk_graph = city.graph("walk")
         homes = population.home_node
-        lon = np.array([walk_graph.nodes[int(n)]["x"] for n in homes])
-        lat = np.array([walk_graph.nodes[int(n)]["y"] for n in homes])
         self.home_walk_idx = self.walk.index_of(homes)
+        # Node coordinates in router order (Router.nodes is graph.nodes order), looked up per home.
+        node_xy = np.array([(d["x"], d["y"]) for _, d in walk_graph.nodes(data=True)], dtype=float).reshape(-1, 2)
+        lon = node_xy[self.home_walk_idx, 0]
+        lat = node_xy[self.home_walk_idx, 1]
         self.home_nodes_by_graph = {"walk": homes.astype(np.int64)}
         for graph in ("bike", "van"):
             self.home_nodes_by_graph[graph] = np.asarray(city.router(graph).snap(lon, lat), dtype=np.int64)
@@ -50,7 +55,16 @@ class TravelTables:
         self.home_van_idx = self.van.index_of(self.home_nodes_by_graph["van"])
         self._walk_to: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._walk_from: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._delivery_from: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # Delivery legs by origin node: row r of _d_time/_d_dist is from node _d_nodes[r] to every node.
+        n_nodes = self.delivery.nodes.size
+        self._d_row_of_node: dict[int, int] = {}
+        self._d_nodes: list[int] = []
+        self._d_time = np.empty((0, n_nodes))
+        self._d_dist = np.empty((0, n_nodes))
+        self._d_filled = 0
+        self._delivery_row: dict[int, int] = {}
+        self.dijkstra_sources = 0
+        """Single-source shortest-path trees computed so far (walk and delivery)."""
 
     def home_nodes(self, citizen: int) -> dict[str, int]:
         """The citizen's home node in each graph."""
@@ -71,9 +85,48 @@ class TravelTables:
             self._walk_to[fid] = (t[0], d[0])
             t, d = self.walk.one_to_all(node, reverse=False)
             self._walk_from[fid] = (t[0], d[0])
+            self.dijkstra_sources += 2
         if facility.takes_platform_orders:
-            t, d = self.delivery.one_to_all(self.facility_node(facility, self.delivery_mode))
-            self._delivery_from[fid] = (t[0], d[0])
+            self._delivery_row[fid] = self.delivery_row_of_node(self.facility_node(facility, self.delivery_mode))
+
+    def delivery_row_of_node(self, node: int) -> int:
+        """Row of the delivery tables for origin OSM ``node`` (allocated now, computed on first use)."""
+        row = self._d_row_of_node.get(node)
+        if row is None:
+            row = self._d_row_of_node[node] = len(self._d_nodes)
+            self._d_nodes.append(node)
+        return row
+
+    def delivery_row(self, facility) -> int:
+        """Row of the delivery tables holding the legs from ``facility`` (see :meth:`delivery_times`)."""
+        return self._delivery_row[facility.facility_id]
+
+    def _fill_delivery_rows(self) -> None:
+        """Compute the rows allocated since the last call: one batched multi-source Dijkstra per chunk."""
+        n_rows = len(self._d_nodes)
+        if self._d_filled == n_rows:
+            return
+        capacity = self._d_time.shape[0]
+        if n_rows > capacity:
+            new_cap = max(n_rows, 2 * capacity, 16)
+            for name in ("_d_time", "_d_dist"):
+                old = getattr(self, name)
+                grown = np.empty((new_cap, old.shape[1]))
+                grown[: self._d_filled] = old[: self._d_filled]
+                setattr(self, name, grown)
+        chunk = 256
+        for start in range(self._d_filled, n_rows, chunk):
+            stop = min(start + chunk, n_rows)
+            t, d = self.delivery.one_to_all(np.asarray(self._d_nodes[start:stop], dtype=np.int64))
+            self._d_time[start:stop] = t
+            self._d_dist[start:stop] = d
+        self.dijkstra_sources += n_rows - self._d_filled
+        self._d_filled = n_rows
+
+    def delivery_times(self, rows: np.ndarray, citizen: int) -> np.ndarray:
+        """Delivery time (s) from the origins of table ``rows`` to the citizen's home (one gather)."""
+        self._fill_delivery_rows()
+        return self._d_time[rows, self.home_delivery_idx[citizen]]
 
     def nearest_walk(self, workshops: list, machine: str | None) -> tuple[np.ndarray, np.ndarray]:
         """For every citizen: index (into ``workshops``) of the fastest-to-walk-to workshop with ``machine``
@@ -104,22 +157,24 @@ class TravelTables:
 
     def delivery_to_home(self, facilities: list, citizen: int) -> tuple[np.ndarray, np.ndarray]:
         """Delivery time (s) and distance (m) from each facility to the citizen's home."""
+        self._fill_delivery_rows()
         i = self.home_delivery_idx[citizen]
-        time_s = np.array([self._delivery_from[f.facility_id][0][i] for f in facilities])
-        dist_m = np.array([self._delivery_from[f.facility_id][1][i] for f in facilities])
-        return time_s, dist_m
+        rows = np.array([self._delivery_row[f.facility_id] for f in facilities], dtype=np.int64)
+        return self._d_time[rows, i], self._d_dist[rows, i]
 
     def delivery_leg(self, facility, citizen: int) -> tuple[float, float, int, int]:
         """(time s, distance m, origin node, destination node) of delivering from ``facility`` to a home."""
-        t, d = self._delivery_from[facility.facility_id]
+        self._fill_delivery_rows()
+        row = self._delivery_row[facility.facility_id]
         i = self.home_delivery_idx[citizen]
-        return (float(t[i]), float(d[i]), self.facility_node(facility, self.delivery_mode),
-                int(self.home_delivery_node[citizen]))
+        return (float(self._d_time[row, i]), float(self._d_dist[row, i]),
+                self.facility_node(facility, self.delivery_mode), int(self.home_delivery_node[citizen]))
 
     def import_last_mile(self, depot_node: int):
         """A function ``who -> (time_s, dist_m, dest_nodes)`` of van legs from the import depot to homes."""
         t, d = self.van.one_to_all(depot_node)
         t, d = t[0], d[0]
+        self.dijkstra_sources += 1
         van_nodes = self.home_nodes_by_graph["van"]
         van_idx = self.home_van_idx
 
