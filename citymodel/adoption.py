@@ -22,9 +22,14 @@ DAYS_PER_YEAR = 365.0
 
 
 def tie_share(ties: sp.csr_matrix, flag: np.ndarray, degree: np.ndarray) -> np.ndarray:
-    """Share of each citizen's ties for which ``flag`` is true (0 without ties)."""
-    counts = ties @ flag.astype(np.float32)
-    return np.divide(counts, degree, out=np.zeros(len(flag), dtype=np.float64), where=degree > 0)
+    """Share of each citizen's ties for which ``flag`` is true (0 without ties).
+
+    Counts and degrees are whole numbers held exactly in float64, so the share is the
+    correctly rounded quotient ``count / degree`` — what a loop over one citizen's ties gives.
+    """
+    counts = np.asarray(ties @ flag.astype(ties.dtype), dtype=np.float64)
+    return np.divide(counts, np.asarray(degree, dtype=np.float64), out=np.zeros(len(flag), dtype=np.float64),
+                     where=np.asarray(degree) > 0)
 
 
 def awareness_probability(p: float, q: float, adopted_share: np.ndarray, dt_years: float) -> np.ndarray:

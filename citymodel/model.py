@@ -1,12 +1,19 @@
 """The city model: citizens, designers, makers, public workshops and mills on a real street graph.
 
 One Mesa step is one simulated hour. Within the hour, needs arrive at exact
-minutes (Poisson), channels are chosen by a vectorised logit, and every
+minutes (a Poisson process per citizen and product), channels are chosen by
+a vectorised logit, and every
 discrete happening — a platform order accepted, a citizen arriving at a
 workshop, a job finishing, a delivery reaching a home, a closed workshop
 opening — is an event at its exact minute in :class:`~citymodel.events.EventQueue`.
 Adoption, training and machine purchases are updated once per simulated day.
 Time is in minutes since the start of day 0; money in £; distances in metres.
+
+Random numbers of the dynamics are *keyed* (:class:`KeyedRandom`): the draw
+for, say, the choice noise of citizen i's k-th furniture need is a fixed
+function of (seed, stream, i, product, k), not of the order in which draws are
+made. Vectorised code and a per-agent implementation (``citymodel.reference``)
+therefore draw the same numbers, and results do not depend on processing order.
 """
 
 from __future__ import annotations
@@ -15,11 +22,12 @@ from collections.abc import Callable
 
 import mesa
 import numpy as np
+from scipy.special import gammaincinv, ndtri
 
 from citymodel import adoption
 from citymodel.agents import Citizen, Design, Designer, FacilityAgent, Maker, PublicWorkshop, TextileMill
 from citymodel.calendar import MINUTES_PER_DAY, WeeklyCalendar
-from citymodel.choice import IMPORT, PLATFORM, SELF_FABRICATION, Alternatives, choose, utilities
+from citymodel.choice import IMPORT, PLATFORM, SELF_FABRICATION, Alternatives, utilities
 from citymodel.config import Config
 from citymodel.events import EventQueue
 from citymodel.ledger import Ledger
@@ -33,6 +41,89 @@ PLATFORM_ACCEPT, SELF_FAB_ARRIVE, JOB_DONE, DELIVER, POOL_OPEN = range(5)
 STREAMS = ("population", "ties", "needs", "choice", "durations", "adoption", "designers", "imports")
 FACILITY_KINDS = (*PUBLIC_WORKSHOP_KINDS, "maker", "textile_mill")
 WALK_15_MIN_S = 900.0
+MINUTES_PER_YEAR = 365.0 * MINUTES_PER_DAY
+
+# Keyed streams (see KeyedRandom). Keys: needs (citizen, product, k[, alternative]); daily draws (citizen, day + 1).
+NEED_GAP, CHOICE_NOISE, DESIGN_PICK, MACHINE_TIME, IMPORT_LEAD, AWARENESS, TRAINING, MACHINE_PURCHASE = range(8)
+_U64 = np.uint64
+_KEY_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                    0xFF51AFD7ED558CCD)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser on a uint64 array (in place; wrap-around arithmetic)."""
+    x ^= x >> _U64(30)
+    x *= _U64(0xBF58476D1CE4E5B9)
+    x ^= x >> _U64(27)
+    x *= _U64(0x94D049BB133111EB)
+    x ^= x >> _U64(31)
+    return x
+
+
+class KeyedRandom:
+    """Counter-based random numbers: each draw is a fixed function of (seed, stream, keys).
+
+    ``uniform(stream, a, b, ...)`` hashes the seed, the stream number and the
+    non-negative integer keys (arrays broadcast against each other) with two
+    rounds of the SplitMix64 finaliser and returns 53-bit uniforms in (0, 1).
+    The same keys give the same numbers whether drawn one at a time or a
+    million at once, so a loop over agents and a vectorised step agree exactly.
+    Distributions are inverse transforms of these uniforms (numpy/scipy ufuncs,
+    applied the same way by every caller).
+
+    Parameters
+    ----------
+    seed
+        The run's seed (``run.seed``).
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+        mask = (1 << 64) - 1
+        bases = []
+        for stream in range(16):
+            z = (self.seed * 0x9E3779B97F4A7C15 + (stream + 1) * 0xBF58476D1CE4E5B9) & mask
+            bases.append(int(_mix64(np.array([z], dtype=_U64))[0]))
+        self._bases = [_U64(b) for b in bases]
+        self._mult = [_U64(m) for m in _KEY_MULTIPLIERS]
+
+    def uniform(self, stream: int, *keys: int | np.ndarray) -> np.ndarray:
+        """Uniforms in (0, 1), shape of the broadcast keys (at least 1-d)."""
+        arrays = np.broadcast_arrays(*[np.atleast_1d(np.asarray(k, dtype=np.int64)) for k in keys])
+        x = np.full(arrays[0].shape, self._bases[stream], dtype=_U64)
+        for j, key in enumerate(arrays):
+            x += key.astype(_U64) * self._mult[j]
+        x = _mix64(x)
+        x += self._mult[-1]
+        x = _mix64(x)
+        return ((x >> _U64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
+
+    def exponential(self, stream: int, mean: float | np.ndarray, *keys: int | np.ndarray) -> np.ndarray:
+        """Exponential draws with the given mean (``mean · −ln U``)."""
+        return mean * -np.log(self.uniform(stream, *keys))
+
+    def gumbel(self, stream: int, *keys: int | np.ndarray) -> np.ndarray:
+        """Standard Gumbel draws (``−ln(−ln U)``)."""
+        return -np.log(-np.log(self.uniform(stream, *keys)))
+
+    def gamma(self, stream: int, shape: float, scale: float | np.ndarray, *keys: int | np.ndarray) -> np.ndarray:
+        """Gamma draws (inverse of the regularised incomplete gamma function, times ``scale``)."""
+        return gammaincinv(shape, self.uniform(stream, *keys)) * scale
+
+    def lognormal(self, stream: int, mu: float, sigma: float, *keys: int | np.ndarray) -> np.ndarray:
+        """Lognormal draws ``exp(mu + sigma · Φ⁻¹(U))``."""
+        return np.exp(mu + sigma * ndtri(self.uniform(stream, *keys)))
+
+    def choice(self, stream: int, cdf: np.ndarray, *keys: int | np.ndarray) -> np.ndarray:
+        """Indices drawn with cumulative probabilities ``cdf`` (last entry 1), as ``Generator.choice``."""
+        return np.searchsorted(cdf, self.uniform(stream, *keys), side="right")
+
+
+def need_cdf(weights: np.ndarray) -> np.ndarray:
+    """The cumulative distribution ``Generator.choice`` builds from probabilities ``weights``."""
+    cdf = np.cumsum(weights)
+    cdf /= cdf[-1]
+    return cdf
 
 
 class _KindGroup:
@@ -132,6 +223,7 @@ class CityModel(mesa.Model):
         self.always_open = always_open
         seeds = np.random.SeedSequence(config.run.seed).spawn(len(STREAMS))
         self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
+        self.keyed = KeyedRandom(config.run.seed)
         if city is None:
             from citymodel.maps import load_city
 
@@ -158,6 +250,7 @@ class CityModel(mesa.Model):
         self._seed_adoption()
         self._stage_counts = np.bincount(self.population.stage, minlength=len(STAGES)).astype(np.int64)
         self._hour_orders = np.zeros(3, dtype=np.int64)
+        self._init_needs()
 
     # ------------------------------------------------------------------ set-up
     def _build_population(self) -> None:
@@ -251,9 +344,11 @@ class CityModel(mesa.Model):
             designer.designs.append(design)
             self.designs[product].append(design)
         self.design_weights = {}
+        self._design_cdf = {}
         for product, designs in self.designs.items():
             w = 1.0 / np.arange(1, len(designs) + 1) ** cfg.design_popularity_exponent
             self.design_weights[product] = w / w.sum()
+            self._design_cdf[product] = need_cdf(self.design_weights[product])
         self._design_objects = {}
         for product, designs in self.designs.items():
             arr = np.empty(len(designs), dtype=object)
@@ -265,7 +360,7 @@ class CityModel(mesa.Model):
         rng = self.streams["adoption"]
         pop = self.population
         n = len(pop)
-        aware = rng.random(n) < cfg.initial_aware_share
+        aware = self.keyed.uniform(AWARENESS, np.arange(n), 0) < cfg.initial_aware_share
         pop.stage[aware] = AWARE
         pop.stage_day[aware, AWARE] = 0.0
         n_makers = int(round(cfg.initial_maker_share * n))
@@ -303,27 +398,64 @@ class CityModel(mesa.Model):
                 progress(h + 1, hours)
 
     # ------------------------------------------------------------------ needs and channels
+    def need_gap_mean_min(self) -> np.ndarray:
+        """Mean time between two needs of one citizen, per product (minutes; inf if the rate is 0)."""
+        rates = np.array([self.config.needs.products[p]["needs_per_citizen_year"] for p in self.products], dtype=float)
+        with np.errstate(divide="ignore"):
+            return np.where(rates > 0, MINUTES_PER_YEAR / np.where(rates > 0, rates, 1.0), np.inf)
+
+    def _init_needs(self) -> None:
+        """Start every citizen's need clock per product: first arrival = an exponential gap after time 0."""
+        n, n_products = len(self.population), len(self.products)
+        self._gap_mean = self.need_gap_mean_min()
+        rows = np.repeat(np.arange(n), n_products)
+        cols = np.tile(np.arange(n_products), n)
+        self._next_need = (0.0 + self.keyed.exponential(NEED_GAP, self._gap_mean[cols], rows, cols, 0)
+                           ).reshape(n, n_products)
+        self._need_count = np.zeros((n, n_products), dtype=np.int64)
+        self._day_needs: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _needs_of_day(self, day: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every need arriving in ``day``: (day, time min, citizen, product, k), sorted by time, citizen, product.
+
+        Each citizen's needs of each product are a Poisson process: the k-th need
+        comes an exponential gap (keyed by citizen, product, k) after the previous
+        one. One scan per day finds the clocks that ring today; only those advance.
+        """
+        day_end = (day + 1) * MINUTES_PER_DAY
+        nxt, count = self._next_need, self._need_count
+        rows, cols = np.nonzero(nxt < day_end)
+        parts: list[tuple[np.ndarray, ...]] = []
+        while rows.size:
+            t = nxt[rows, cols]
+            k = count[rows, cols]
+            parts.append((t, rows, cols, k))
+            k1 = k + 1
+            t_next = t + self.keyed.exponential(NEED_GAP, self._gap_mean[cols], rows, cols, k1)
+            nxt[rows, cols] = t_next
+            count[rows, cols] = k1
+            again = t_next < day_end
+            rows, cols = rows[again], cols[again]
+        if not parts:
+            empty = np.empty(0, dtype=np.int64)
+            return day, np.empty(0), empty, empty, empty
+        t, who, product, k = (np.concatenate([part[j] for part in parts]) for j in range(4))
+        order = np.lexsort((product, who, t))
+        return day, t[order], who[order], product[order], k[order]
+
     def _generate_needs(self, start: float, end: float) -> None:
-        cfg = self.config
-        rng = self.streams["needs"]
-        n = len(self.population)
-        blocks = []
-        for p_index, product in enumerate(self.products):
-            rate = cfg.needs.products[product]["needs_per_citizen_year"] * n / (365.0 * 24.0)
-            k = rng.poisson(rate)
-            if k:
-                who = rng.integers(0, n, size=k)
-                when = start + rng.random(k) * (end - start)
-                blocks.append((np.full(k, p_index), who, when))
-        if not blocks:
+        day = int(start // MINUTES_PER_DAY)
+        if self._day_needs is None or self._day_needs[0] != day:
+            self._day_needs = self._needs_of_day(day)
+        _, t, who, product, k = self._day_needs
+        lo, hi = np.searchsorted(t, [start, end], side="left")
+        if hi <= lo:
             return
-        product_idx = np.concatenate([b[0] for b in blocks])
-        who = np.concatenate([b[1] for b in blocks])
-        when = np.concatenate([b[2] for b in blocks])
-        order = np.argsort(when, kind="stable")
-        product_idx, who, when = product_idx[order], who[order], when[order]
-        choice = choose(self._utilities(product_idx, who), self.streams["choice"])
-        self._place_orders(product_idx, who, when, choice)
+        when, who, product_idx, k = t[lo:hi], who[lo:hi], product[lo:hi], k[lo:hi]
+        u = self._utilities(product_idx, who)
+        noise = self.keyed.gumbel(CHOICE_NOISE, who[:, None], product_idx[:, None], k[:, None], np.arange(3)[None, :])
+        choice = np.argmax(u + noise, axis=1)
+        self._place_orders(product_idx, who, when, choice, k)
 
     def _platform_estimates(self) -> dict[str, tuple[float, float]]:
         """Per machine type: (typical fee £/h, current mean backlog in days) on the platform."""
@@ -380,46 +512,49 @@ class CityModel(mesa.Model):
                          pop.income[who], pop.skill[who], self.median_income, cfg.choice)
 
     def _place_orders(self, product_idx: np.ndarray, who: np.ndarray, when: np.ndarray,
-                      choice: np.ndarray) -> None:
+                      choice: np.ndarray, k: np.ndarray) -> None:
+        """Book the hour's needs: imports first (vectorised), then local orders in time order."""
         cfg = self.config
         pop = self.population
         np.add.at(pop.orders_by_channel, (who, choice), 1)
         self._hour_orders += np.bincount(choice, minlength=3)
-        designs = self._pick_designs(product_idx)
+        designs = self._pick_designs(product_idx, who, k)
         is_import = choice == IMPORT
         if is_import.any():
-            self._place_imports(product_idx[is_import], who[is_import], when[is_import], designs[is_import])
-        rng = self.streams["durations"]
-        for i in np.flatnonzero(~is_import):
-            design = designs[i]
-            spec = cfg.needs.product(self.products[product_idx[i]])
-            shape = 1.0 / cfg.needs.machine_time_cv**2
-            hours = float(rng.gamma(shape, design.machine_hours / shape))
+            self._place_imports(product_idx[is_import], who[is_import], when[is_import], designs[is_import],
+                                k[is_import])
+        local = np.flatnonzero(~is_import)
+        if local.size == 0:
+            return
+        shape = 1.0 / cfg.needs.machine_time_cv**2
+        scale = np.array([designs[i].machine_hours / shape for i in local])
+        hours = self.keyed.gamma(MACHINE_TIME, shape, scale, who[local], product_idx[local], k[local])
+        machines = [self.config.needs.products[p]["machine"] for p in self.products]
+        for j, i in enumerate(local):
             order_id = self.orders.new(citizen_id=int(who[i]), channel=int(choice[i]), product=int(product_idx[i]),
-                                       design=design, machine=spec.machine, created_min=float(when[i]),
-                                       machine_hours=hours)
+                                       design=designs[i], machine=machines[product_idx[i]],
+                                       created_min=float(when[i]), machine_hours=float(hours[j]))
             if choice[i] == PLATFORM:
                 self.events.push(float(when[i]) + cfg.platform.acceptance_minutes, PLATFORM_ACCEPT, order_id)
             else:
-                self._start_self_fabrication(order_id, int(who[i]), spec.machine, float(when[i]))
+                self._start_self_fabrication(order_id, int(who[i]), machines[product_idx[i]], float(when[i]))
 
-    def _pick_designs(self, product_idx: np.ndarray) -> np.ndarray:
-        rng = self.streams["designers"]
+    def _pick_designs(self, product_idx: np.ndarray, who: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """The design of each need (Zipf popularity), drawn with keys (citizen, product, k)."""
         out = np.empty(len(product_idx), dtype=object)
         for p_index, product in enumerate(self.products):
             rows = np.flatnonzero(product_idx == p_index)
             if rows.size:
-                picks = rng.choice(len(self.designs[product]), size=rows.size, p=self.design_weights[product])
+                picks = self.keyed.choice(DESIGN_PICK, self._design_cdf[product], who[rows], p_index, k[rows])
                 out[rows] = self._design_objects[product][picks]
         return out
 
-    def _place_imports(self, product_idx, who, when, designs) -> None:
+    def _place_imports(self, product_idx, who, when, designs, k) -> None:
         cfg = self.config
-        rng = self.streams["imports"]
         lead_days = np.array([cfg.needs.products[p]["import_lead_days"] for p in self.products])[product_idx]
         price = np.array([cfg.needs.products[p]["import_price"] for p in self.products])[product_idx]
         sigma = np.sqrt(np.log1p(cfg.needs.import_lead_cv**2))
-        lead_min = lead_days * 1440.0 * rng.lognormal(-sigma**2 / 2, sigma, size=len(who))
+        lead_min = lead_days * 1440.0 * self.keyed.lognormal(IMPORT_LEAD, -sigma**2 / 2, sigma, who, product_idx, k)
         time_s, dist_m, dest = self.import_last_mile(who)
         delivered = when + lead_min
         ids = self.orders.add_imports(who, product_idx, when, delivered, price, self.depot_node, dest, time_s, dist_m,
@@ -597,7 +732,6 @@ class CityModel(mesa.Model):
     def _daily_update(self) -> None:
         cfg = self.config.adoption
         pop = self.population
-        rng = self.streams["adoption"]
         dt = 1.0 / adoption.DAYS_PER_YEAR
         day = self.now / MINUTES_PER_DAY
         # Re-count stages once a day (counts are kept live between days).
@@ -609,12 +743,13 @@ class CityModel(mesa.Model):
             share = adoption.tie_share(pop.ties, aware_or_beyond, self.degree)
         unaware = np.flatnonzero(pop.stage == UNAWARE)
         prob = adoption.awareness_probability(cfg.bass_p, cfg.bass_q, share[unaware], dt)
-        new = unaware[rng.random(unaware.size) < prob]
+        day_key = int(self.now // MINUTES_PER_DAY) + 1
+        new = unaware[self.keyed.uniform(AWARENESS, unaware, day_key) < prob]
         pop.stage[new] = AWARE
         pop.stage_day[new, AWARE] = day
         self._stage_counts[UNAWARE] -= new.size
         self._stage_counts[AWARE] += new.size
-        self._train(rng, dt)
+        self._train(day_key, dt)
         prosumers = np.flatnonzero(pop.stage == PROSUMER)
         if prosumers.size:
             eligible = np.isin(pop.income_quintile[prosumers], self.config.policy.targeted_quintiles)
@@ -622,16 +757,16 @@ class CityModel(mesa.Model):
             maker_share = adoption.tie_share(pop.ties, pop.stage == MAKER, self.degree)[prosumers]
             prob = adoption.maker_probability(cfg.maker_rate, pop.income[prosumers], self.median_income,
                                               cfg.machine_cost, grant, cfg.maker_imitation, maker_share, dt)
-            for row in prosumers[rng.random(prosumers.size) < prob]:
+            for row in prosumers[self.keyed.uniform(MACHINE_PURCHASE, prosumers, day_key) < prob]:
                 self._become_maker(int(row), pay=True)
 
-    def _train(self, rng: np.random.Generator, dt: float) -> None:
+    def _train(self, day_key: int, dt: float) -> None:
         cfg = self.config.adoption
         pop = self.population
         rate = cfg.training_rate * self.config.policy.training_multiplier
         candidates = np.flatnonzero((pop.stage >= AWARE) & (pop.skill < cfg.self_fab_min_skill)
                                     & (self.walk_to_workshop_s <= WALK_15_MIN_S))
-        trained = candidates[rng.random(candidates.size) < 1.0 - np.exp(-rate * dt)]
+        trained = candidates[self.keyed.uniform(TRAINING, candidates, day_key) < 1.0 - np.exp(-rate * dt)]
         if trained.size == 0:
             return
         pop.skill[trained] = np.minimum(pop.skill[trained] + cfg.training_skill_gain, 1.0)
