@@ -89,10 +89,11 @@ class KeyedRandom:
 
     def uniform(self, stream: int, *keys: int | np.ndarray) -> np.ndarray:
         """Uniforms in (0, 1), shape of the broadcast keys (at least 1-d)."""
-        arrays = np.broadcast_arrays(*[np.atleast_1d(np.asarray(k, dtype=np.int64)) for k in keys])
-        x = np.full(arrays[0].shape, self._bases[stream], dtype=_U64)
-        for j, key in enumerate(arrays):
-            x += key.astype(_U64) * self._mult[j]
+        x: np.ndarray | None = None
+        for j, key in enumerate(keys):
+            term = np.array(key, dtype=_U64, ndmin=1) * self._mult[j]
+            x = term if x is None else x + term
+        x += self._bases[stream]
         x = _mix64(x)
         x += self._mult[-1]
         x = _mix64(x)
@@ -264,6 +265,10 @@ class CityModel(mesa.Model):
                                            self.streams["population"], self.streams["ties"])
         self.median_income = float(cfg.population.income_median)
         self.degree = np.asarray(self.population.ties.sum(axis=1)).ravel()
+        self._degree_f64 = self.degree.astype(np.float64)
+        ties = self.population.ties
+        self._ties_symmetric = (ties != ties.T).nnz == 0 and bool(np.all(ties.data == 1))
+        self._tie_counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.citizens = Citizen.create_many(self, cfg.run.citizens)
 
     def _build_facilities(self) -> None:
@@ -288,8 +293,20 @@ class CityModel(mesa.Model):
         self.public = [f for f in self.facilities if isinstance(f, PublicWorkshop)]
         self._public_fees = np.array([f.fee_per_hour for f in self.public] + [np.nan])
         self.walk_to_workshop_s = self.travel.nearest_walk(self.public, machine=None)[1]
-        machines = {p["machine"] for p in cfg.needs.products.values()}
+        machines = sorted({p["machine"] for p in cfg.needs.products.values()})
         self.nearest_workshop = {m: self.travel.nearest_walk(self.public, machine=m) for m in machines}
+        # Per product constants and per (machine, citizen) nearest workshops, for the vectorised utilities.
+        specs = [cfg.needs.product(p) for p in self.products]
+        self._product_table = {
+            "machine": [s.machine for s in specs],
+            "machine_index": np.array([machines.index(s.machine) for s in specs], dtype=np.int64),
+            **{name: np.array([getattr(s, name) for s in specs], dtype=float)
+               for name in ("machine_hours", "material_cost", "import_price", "import_lead_days",
+                            "personalisation_value")},
+        }
+        self._nearest_index = np.stack([self.nearest_workshop[m][0] for m in machines])
+        self._nearest_walk_s = np.stack([self.nearest_workshop[m][1] for m in machines])
+        self._eligible = np.isin(self.population.income_quintile, cfg.policy.targeted_quintiles)
         grant_cost = cfg.policy.extra_printers_per_workshop * cfg.policy.printer_grant_cost * len(self.public)
         if grant_cost > 0:
             self.ledger.pay(0.0, -1, "public_budget", "machine_supplier", grant_cost, "grant")
@@ -470,44 +487,48 @@ class CityModel(mesa.Model):
         return out
 
     def _utilities(self, product_idx: np.ndarray, who: np.ndarray) -> np.ndarray:
+        """Utilities [n, 3] of the hour's needs (product ``product_idx`` of citizen ``who``), −inf if unavailable.
+
+        Per-product quantities are computed once per hour as small arrays and gathered
+        per need; each element is the same float expression as for a single need.
+        """
         cfg = self.config
         pop = self.population
+        t = self._product_table
         m = len(who)
-        price = np.zeros((m, 3))
-        days = np.zeros((m, 3))
+        estimates = self._platform_estimates()
+        fee = np.array([estimates[machine][0] for machine in t["machine"]])
+        backlog = np.array([estimates[machine][1] for machine in t["machine"]])
+        share = 1.0 - cfg.platform.royalty_share - cfg.platform.commission
+        base = fee * t["machine_hours"] + t["material_cost"] + cfg.platform.delivery_fee
+        platform_days = cfg.platform.acceptance_minutes / 1440 + backlog + t["machine_hours"] / 8.0 + 0.1
+        p = product_idx
+        machine_hours = t["machine_hours"][p]
+        stage_ok = pop.stage[who] >= AWARE
+        price = np.empty((m, 3))
+        days = np.empty((m, 3))
         travel = np.zeros((m, 3))
         personal = np.zeros((m, 3))
         available = np.ones((m, 3), dtype=bool)
-        stage = pop.stage[who]
-        estimates = self._platform_estimates()
-        share = 1.0 - cfg.platform.royalty_share - cfg.platform.commission
-        eligible = np.isin(pop.income_quintile[who], cfg.policy.targeted_quintiles)
-        for p_index, product in enumerate(self.products):
-            rows = np.flatnonzero(product_idx == p_index)
-            if rows.size == 0:
-                continue
-            spec = cfg.needs.product(product)
-            price[rows, IMPORT] = spec.import_price
-            days[rows, IMPORT] = spec.import_lead_days
-            fee, backlog = estimates[spec.machine]
-            base = fee * spec.machine_hours + spec.material_cost + cfg.platform.delivery_fee
-            price[rows, PLATFORM] = base / share
-            days[rows, PLATFORM] = (cfg.platform.acceptance_minutes / 1440 + backlog
-                                    + spec.machine_hours / 8.0 + 0.1)
-            available[rows, PLATFORM] = np.isfinite(fee) & (stage[rows] >= AWARE)
-            personal[rows, PLATFORM] = personal[rows, SELF_FABRICATION] = spec.personalisation_value
-            w_index, walk_s = self.nearest_workshop[spec.machine]
-            citizens = who[rows]
-            reach = np.isfinite(walk_s[citizens]) & (w_index[citizens] >= 0)
-            fees = self._public_fees[w_index[citizens]]
-            waiver = np.where(eligible[rows], cfg.policy.fee_waiver_share, 0.0)
-            material = np.where(eligible[rows], 1 - cfg.policy.material_subsidy_share, 1.0)
-            price[rows, SELF_FABRICATION] = fees * (1 - waiver) * spec.machine_hours + spec.material_cost * material
-            round_trip_h = 2 * np.where(reach, walk_s[citizens], 0.0) / 3600.0
-            travel[rows, SELF_FABRICATION] = round_trip_h
-            days[rows, SELF_FABRICATION] = (round_trip_h + spec.machine_hours) / 24.0 + 0.5
-            available[rows, SELF_FABRICATION] = (reach & (stage[rows] >= AWARE)
-                                                 & (pop.skill[citizens] >= cfg.adoption.self_fab_min_skill))
+        price[:, IMPORT] = t["import_price"][p]
+        days[:, IMPORT] = t["import_lead_days"][p]
+        price[:, PLATFORM] = (base / share)[p]
+        days[:, PLATFORM] = platform_days[p]
+        available[:, PLATFORM] = np.isfinite(fee)[p] & stage_ok
+        personal[:, PLATFORM] = personal[:, SELF_FABRICATION] = t["personalisation_value"][p]
+        machine = t["machine_index"][p]
+        w_index = self._nearest_index[machine, who]
+        walk_s = self._nearest_walk_s[machine, who]
+        reach = np.isfinite(walk_s) & (w_index >= 0)
+        fees = self._public_fees[w_index]
+        eligible = self._eligible[who]
+        waiver = np.where(eligible, cfg.policy.fee_waiver_share, 0.0)
+        material = np.where(eligible, 1 - cfg.policy.material_subsidy_share, 1.0)
+        price[:, SELF_FABRICATION] = fees * (1 - waiver) * machine_hours + t["material_cost"][p] * material
+        round_trip_h = 2 * np.where(reach, walk_s, 0.0) / 3600.0
+        travel[:, SELF_FABRICATION] = round_trip_h
+        days[:, SELF_FABRICATION] = (round_trip_h + machine_hours) / 24.0 + 0.5
+        available[:, SELF_FABRICATION] = reach & stage_ok & (pop.skill[who] >= cfg.adoption.self_fab_min_skill)
         return utilities(Alternatives(np.nan_to_num(price), days, travel, personal, available),
                          pop.income[who], pop.skill[who], self.median_income, cfg.choice)
 
@@ -542,10 +563,11 @@ class CityModel(mesa.Model):
     def _pick_designs(self, product_idx: np.ndarray, who: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The design of each need (Zipf popularity), drawn with keys (citizen, product, k)."""
         out = np.empty(len(product_idx), dtype=object)
+        u = self.keyed.uniform(DESIGN_PICK, who, product_idx, k)
         for p_index, product in enumerate(self.products):
             rows = np.flatnonzero(product_idx == p_index)
             if rows.size:
-                picks = self.keyed.choice(DESIGN_PICK, self._design_cdf[product], who[rows], p_index, k[rows])
+                picks = np.searchsorted(self._design_cdf[product], u[rows], side="right")
                 out[rows] = self._design_objects[product][picks]
         return out
 
@@ -603,12 +625,18 @@ class CityModel(mesa.Model):
         elif rule == "cheapest":
             score = fee * hours + time_s / 3600.0 * 1e-6
         else:
-            # _estimate_finish for every candidate at once, one calendar at a time.
-            durations = platform.backlog[:n] + hours * 60.0
+            # _estimate_finish for every candidate, one calendar at a time: idle pools (no backlog)
+            # of a calendar share one finish time; only pools with a queue need their own.
+            work_min = hours * 60.0
             finish = np.empty(n)
             for cal, slots in platform.groups().items():
                 calendar = self._calendar_list[cal]
-                finish[slots] = calendar.time_after_open_minutes_many(calendar.next_open(self.now), durations[slots])
+                start = calendar.next_open(self.now)
+                finish[slots] = calendar.time_after_open_minutes(start, 0.0 + work_min)
+                backlog = platform.backlog[slots]
+                queued = np.flatnonzero(backlog != 0.0)
+                if queued.size:
+                    finish[slots[queued]] = calendar.time_after_open_minutes_many(start, backlog[queued] + work_min)
             score = finish + time_s / 60.0
         score = np.where(reachable, score, np.inf)
         facility = self.facilities[int(platform.fid[int(np.argmin(score))])]
@@ -740,7 +768,7 @@ class CityModel(mesa.Model):
         if cfg.well_mixed:
             share = np.full(len(pop), aware_or_beyond.mean())
         else:
-            share = adoption.tie_share(pop.ties, aware_or_beyond, self.degree)
+            share = self._tie_share("aware_or_beyond", aware_or_beyond)
         unaware = np.flatnonzero(pop.stage == UNAWARE)
         prob = adoption.awareness_probability(cfg.bass_p, cfg.bass_q, share[unaware], dt)
         day_key = int(self.now // MINUTES_PER_DAY) + 1
@@ -754,11 +782,33 @@ class CityModel(mesa.Model):
         if prosumers.size:
             eligible = np.isin(pop.income_quintile[prosumers], self.config.policy.targeted_quintiles)
             grant = np.where(eligible, self.config.policy.machine_grant, 0.0)
-            maker_share = adoption.tie_share(pop.ties, pop.stage == MAKER, self.degree)[prosumers]
+            maker_share = self._tie_share("maker", pop.stage == MAKER)[prosumers]
             prob = adoption.maker_probability(cfg.maker_rate, pop.income[prosumers], self.median_income,
                                               cfg.machine_cost, grant, cfg.maker_imitation, maker_share, dt)
             for row in prosumers[self.keyed.uniform(MACHINE_PURCHASE, prosumers, day_key) < prob]:
                 self._become_maker(int(row), pay=True)
+
+    def _tie_share(self, name: str, flag: np.ndarray) -> np.ndarray:
+        """``adoption.tie_share(ties, flag, degree)``, kept up to date from the rows whose flag changed.
+
+        The count of flagged ties per citizen changes only around citizens whose flag
+        changed since the last call (stages only move forward, so few do per day): their
+        rows of the symmetric tie matrix are added (or removed). Counts are whole numbers,
+        so the shares are exactly those of the full sparse product.
+        """
+        pop = self.population
+        if not self._ties_symmetric:
+            return adoption.tie_share(pop.ties, flag, self.degree)
+        state = self._tie_counts.get(name)
+        if state is None:
+            state = self._tie_counts[name] = (np.zeros(len(flag), dtype=bool), np.zeros(len(flag)))
+        previous, counts = state
+        for rows, sign in ((np.flatnonzero(flag & ~previous), 1.0), (np.flatnonzero(previous & ~flag), -1.0)):
+            if rows.size:
+                counts += sign * np.bincount(pop.ties[rows].indices, minlength=len(flag))
+        previous[:] = flag
+        degree = self._degree_f64
+        return np.divide(counts, degree, out=np.zeros(len(flag)), where=degree > 0)
 
     def _train(self, day_key: int, dt: float) -> None:
         cfg = self.config.adoption

@@ -80,11 +80,18 @@ def income_quintiles(income: np.ndarray) -> np.ndarray:
 
 
 def smooth_field(x: np.ndarray, y: np.ndarray, length_m: float, rng: np.random.Generator,
-                 features: int = 64) -> np.ndarray:
-    """A standardised Gaussian random field (random Fourier features, squared-exponential kernel)."""
+                 features: int = 64, chunk: int = 65_536) -> np.ndarray:
+    """A standardised Gaussian random field (random Fourier features, squared-exponential kernel).
+
+    Evaluated ``chunk`` points at a time, so memory stays ~``chunk × features`` floats
+    (the values do not depend on the chunking: each point's sum is its own row).
+    """
     omega = rng.normal(0.0, 1.0 / length_m, size=(features, 2))
     phase = rng.uniform(0, 2 * np.pi, size=features)
-    values = np.cos(np.outer(x, omega[:, 0]) + np.outer(y, omega[:, 1]) + phase).sum(axis=1)
+    values = np.empty(len(x))
+    for start in range(0, len(x), chunk):
+        xs, ys = x[start:start + chunk], y[start:start + chunk]
+        values[start:start + chunk] = np.cos(np.outer(xs, omega[:, 0]) + np.outer(ys, omega[:, 1]) + phase).sum(axis=1)
     values *= np.sqrt(2.0 / features)
     sd = values.std()
     return (values - values.mean()) / sd if sd > 0 else values
@@ -106,12 +113,17 @@ def build_ties(x: np.ndarray, y: np.ndarray, cfg: PopulationConfig,
     k = min(32, n - 1)
     # Jitter co-located homes (same building) by a metre so the tree has distinct points.
     pts = np.column_stack([x + rng.normal(0, 1.0, n), y + rng.normal(0, 1.0, n)])
-    dist, nbr = cKDTree(pts).query(pts, k=k + 1)
+    # workers=-1: every core; each point's query is independent, so results do not depend on it.
+    dist, nbr = cKDTree(pts).query(pts, k=k + 1, workers=-1)
     dist, nbr = dist[:, 1:], nbr[:, 1:]
     weight = np.exp(-dist / cfg.tie_distance_scale_m)
     cum = np.cumsum(weight, axis=1)
     u = rng.random((n, draws)) * cum[:, -1:]
-    local = nbr[np.arange(n)[:, None], (cum[:, None, :] < u[:, :, None]).sum(axis=2).clip(0, k - 1)]
+    # Inverse-CDF pick among the neighbours: the number of cumulative weights below u (one draw at a time).
+    pick = np.empty((n, draws), dtype=np.int64)
+    for j in range(draws):
+        pick[:, j] = (cum < u[:, j:j + 1]).sum(axis=1)
+    local = nbr[np.arange(n)[:, None], pick.clip(0, k - 1)]
     far = rng.random((n, draws)) < cfg.long_range_tie_share
     random_targets = rng.integers(0, n, size=(n, draws))
     targets = np.where(far, random_targets, local).ravel()

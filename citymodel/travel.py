@@ -61,6 +61,8 @@ class TravelTables:
         self._d_nodes: list[int] = []
         self._d_time = np.empty((0, n_nodes))
         self._d_dist = np.empty((0, n_nodes))
+        # The time table again, node-major (home node x origin row): one citizen's candidates are one row.
+        self._d_time_by_home = np.empty((n_nodes, 0))
         self._d_filled = 0
         self._delivery_row: dict[int, int] = {}
         self.dijkstra_sources = 0
@@ -114,19 +116,23 @@ class TravelTables:
                 grown = np.empty((new_cap, old.shape[1]))
                 grown[: self._d_filled] = old[: self._d_filled]
                 setattr(self, name, grown)
+            grown = np.empty((self._d_time.shape[1], new_cap))
+            grown[:, : self._d_filled] = self._d_time_by_home[:, : self._d_filled]
+            self._d_time_by_home = grown
         chunk = 256
         for start in range(self._d_filled, n_rows, chunk):
             stop = min(start + chunk, n_rows)
             t, d = self.delivery.one_to_all(np.asarray(self._d_nodes[start:stop], dtype=np.int64))
             self._d_time[start:stop] = t
             self._d_dist[start:stop] = d
+            self._d_time_by_home[:, start:stop] = t.T
         self.dijkstra_sources += n_rows - self._d_filled
         self._d_filled = n_rows
 
     def delivery_times(self, rows: np.ndarray, citizen: int) -> np.ndarray:
         """Delivery time (s) from the origins of table ``rows`` to the citizen's home (one gather)."""
         self._fill_delivery_rows()
-        return self._d_time[rows, self.home_delivery_idx[citizen]]
+        return self._d_time_by_home[self.home_delivery_idx[citizen]].take(rows)
 
     def nearest_walk(self, workshops: list, machine: str | None) -> tuple[np.ndarray, np.ndarray]:
         """For every citizen: index (into ``workshops``) of the fastest-to-walk-to workshop with ``machine``
