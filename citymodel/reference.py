@@ -233,6 +233,8 @@ class ReferenceModel(mesa.Model):
     ----------
     route_queries
         networkx shortest-path computations made (per-trip paths and per-order / per-workshop Dijkstras).
+    setup_route_queries
+        Those made while building the model (one Dijkstra per public workshop).
     """
 
     def __init__(self, config: Config | None = None, city=None) -> None:
@@ -271,6 +273,7 @@ class ReferenceModel(mesa.Model):
         self._seed_adoption()
         for c in self.citizens:
             c.start_need_clocks()
+        self.setup_route_queries = self.route_queries
 
     # ------------------------------------------------------------------ set-up
     def _build_citizens(self) -> None:

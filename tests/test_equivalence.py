@@ -138,6 +138,18 @@ def test_facilities_are_identical(pair):
     assert_frames_match(frame(fast), frame(ref), f"{name}: facilities")
 
 
+def test_designers_earn_the_same(pair):
+    name, fast, ref = pair
+
+    def frame(model) -> pd.DataFrame:
+        return pd.DataFrame({"designer_id": [d.designer_id for d in model.designers],
+                             "units_sold": [d.units_sold for d in model.designers],
+                             "royalty_total": [d.royalty_total for d in model.designers]})
+
+    assert frame(fast)["units_sold"].sum() > 0, name
+    assert_frames_match(frame(fast), frame(ref), f"{name}: designers")
+
+
 def test_reference_is_a_typical_mesa_model(city):
     """Each citizen is a Mesa agent with its own step; trips are routed with networkx."""
     model = ReferenceModel(_config(300, 1.0, 1, []), city)
