@@ -32,13 +32,23 @@ from citymodel.config import Config
 from citymodel.events import EventQueue
 from citymodel.ledger import Ledger
 from citymodel.orderbook import CANCELLED, DELIVERED, OrderBook, TripLog
-from citymodel.population import AWARE, MAKER, PROSUMER, STAGES, UNAWARE, build_population
+from citymodel.population import (
+    AWARE,
+    MAKER,
+    PROSUMER,
+    STAGES,
+    UNAWARE,
+    build_population,
+    income_quintiles,
+    unproject,
+)
 from citymodel.siting import PUBLIC_WORKSHOP_KINDS, choose_sites, home_candidates, import_depot
 from citymodel.travel import TravelTables
+from citymodel.zones import incomes_from_zones, read_zones
 
 # Event kinds.
 PLATFORM_ACCEPT, SELF_FAB_ARRIVE, JOB_DONE, DELIVER, POOL_OPEN = range(5)
-STREAMS = ("population", "ties", "needs", "choice", "durations", "adoption", "designers", "imports")
+STREAMS = ("population", "ties", "needs", "choice", "durations", "adoption", "designers", "imports", "zones")
 FACILITY_KINDS = (*PUBLIC_WORKSHOP_KINDS, "maker", "textile_mill")
 WALK_15_MIN_S = 900.0
 MINUTES_PER_YEAR = 365.0 * MINUTES_PER_DAY
@@ -263,6 +273,8 @@ class CityModel(mesa.Model):
         self.centre = ((west + east) / 2, (south + north) / 2)
         self.population = build_population(cfg.run.citizens, homes, self.centre, cfg.population,
                                            self.streams["population"], self.streams["ties"])
+        if cfg.population.zones_file:
+            self._incomes_from_zones(cfg.population.zones_file)
         self.median_income = float(cfg.population.income_median)
         self.degree = np.asarray(self.population.ties.sum(axis=1)).ravel()
         self._degree_f64 = self.degree.astype(np.float64)
@@ -270,6 +282,28 @@ class CityModel(mesa.Model):
         self._ties_symmetric = (ties != ties.T).nnz == 0 and bool(np.all(ties.data == 1))
         self._tie_counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.citizens = Citizen.create_many(self, cfg.run.citizens)
+
+    def _incomes_from_zones(self, path: str) -> None:
+        """Replace the synthetic incomes by draws from the zone of each home (see ``citymodel.zones``).
+
+        Skill keeps its income gradient: it shifts by ``skill_income_gradient`` times the change in
+        standardised log income.
+        """
+        cfg = self.config.population
+        pop = self.population
+        zones = read_zones(path)
+        lon, lat = unproject(pop.x_m, pop.y_m, *self.centre)
+        income, _, outside = incomes_from_zones(zones, lon, lat, cfg.income_median, cfg.income_sigma,
+                                                cfg.zones_within_sigma, self.streams["zones"])
+        z_old = np.log(pop.income / cfg.income_median) / cfg.income_sigma
+        z_new = np.log(income / cfg.income_median) / cfg.income_sigma
+        pop.skill = np.clip(pop.skill + cfg.skill_income_gradient * (z_new - z_old), 0.0, 1.0)
+        pop.income = income
+        pop.income_quintile = income_quintiles(income)
+        note = f"incomes from zones file {path} ({len(zones)} zones)"
+        if outside:
+            note += f"; {outside} homes outside every zone took the nearest zone"
+        self.notes.append(note)
 
     def _build_facilities(self) -> None:
         cfg = self.config

@@ -71,6 +71,13 @@ def project(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) -> tuple
     return x, y
 
 
+def unproject(x: np.ndarray, y: np.ndarray, lon0: float, lat0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`project`: metres around (lon0, lat0) back to degrees."""
+    lon = lon0 + np.degrees(np.asarray(x) / (EARTH_RADIUS_M * np.cos(np.radians(lat0))))
+    lat = lat0 + np.degrees(np.asarray(y) / EARTH_RADIUS_M)
+    return lon, lat
+
+
 def income_quintiles(income: np.ndarray) -> np.ndarray:
     """Quintile 1..5 by rank (ties broken by order, so the five groups are equal in size)."""
     n = len(income)

@@ -92,3 +92,39 @@ def test_missing_zones_file_is_refused_by_the_config(tmp_path):
     cfg.population.zones_file = str(tmp_path / "nope.geojson")
     with pytest.raises(ConfigError, match="population.zones_file"):
         cfg.validate()
+
+
+def test_model_draws_incomes_from_the_zones_of_homes(tmp_path):
+    from citymodel.config import Config
+    from citymodel.maps import load_city
+    from citymodel.runner import simulate
+
+    city = load_city("default")
+    west, south, east, north = city.bbox
+    mid = (west + east) / 2
+    pad = 0.01
+
+    def box(x0, x1):
+        return [[x0, south - pad], [x1, south - pad], [x1, north + pad], [x0, north + pad], [x0, south - pad]]
+
+    data = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"imd_decile": 1}, "geometry": {"type": "Polygon",
+                                                                          "coordinates": [box(west - pad, mid)]}},
+        {"type": "Feature", "properties": {"imd_decile": 10}, "geometry": {"type": "Polygon",
+                                                                           "coordinates": [box(mid, east + pad)]}},
+    ]}
+    path = tmp_path / "halves.geojson"
+    path.write_text(json.dumps(data))
+    cfg = Config()
+    cfg.run.citizens = 2000
+    cfg.run.days = 1
+    cfg.population.zones_file = str(path)
+    res = simulate(cfg, city)
+    agents = res.tables["agents"]
+    walk = city.graph("walk")
+    lon = np.array([walk.nodes[int(n)]["x"] for n in agents["home_node"]])
+    in_west = lon < mid
+    assert 0 < in_west.sum() < len(agents)
+    # every home in the decile-1 half earns less than every home in the decile-10 half
+    assert agents.loc[in_west, "income"].max() < agents.loc[~in_west, "income"].min()
+    assert any("zones file" in n for n in res.summary["run"]["notes"])
