@@ -72,6 +72,9 @@ def run(
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Run folder to create (must not exist or be empty). "
         "Default: runs/run-<UTC time>-seed<S>.")] = None,
+    zones: Annotated[Path | None, typer.Option(
+        help="GeoJSON/CSV of areas with 'income' (£/year) or 'decile'/'imd_decile' (1..10): incomes "
+        "by the area of each home (same as --set population.zones_file=FILE).")] = None,
     plots: Annotated[bool, typer.Option("--plots", help="Write the report's PNG plots at the end.")] = False,
     baseline: Annotated[Path | None, typer.Option(
         help="Run folder of the baseline scenario: adds public spend per additional included "
@@ -84,7 +87,10 @@ def run(
     """
     from citymodel.outputs import default_run_dir
 
-    cfg = build_config(config, set_ or [], map_source, citizens, days, seed)
+    overrides = list(set_ or [])
+    if zones is not None:
+        overrides.append(f"population.zones_file={json.dumps(str(zones))}")
+    cfg = build_config(config, overrides, map_source, citizens, days, seed)
     baseline_summary = read_baseline(baseline) if baseline is not None else None
     folder = out_dir if out_dir is not None else default_run_dir(Path("runs"), cfg.run.seed)
     from citymodel.maps import load_city

@@ -82,6 +82,7 @@ def test_run_prints_a_summary(tmp_path):
         (["report", "/"], "/"),
         (["validate", "--only", "nosuch"], "nosuch"),
         (["run", "--baseline", "/no/such/run"], "/no/such/run"),
+        (["run", "--zones", "/no/such/zones.geojson"], "/no/such/zones.geojson"),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(args, needle):
