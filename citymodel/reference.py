@@ -22,7 +22,7 @@ designers — the same set-up draws), the facility side (the same
 ``FacilityAgent`` classes with ``MachinePool`` queues and ``WeeklyCalendar``
 opening hours), the event queue, order book, trip log and ledger classes, the
 rule functions ``choice.utilities`` and ``adoption.*_probability``, and the
-keyed random numbers (:class:`citymodel.model.KeyedRandom`), which make each
+keyed random numbers (:class:`citymodel.keyed_random.KeyedRandom`), which make each
 draw a function of who draws it and why, not of the order of drawing. Nodes of a
 home in the bike and van graphs are found with the routers' nearest-node snapping
 (the same as the fast model); no route is ever taken from the routers' tables.
@@ -51,6 +51,7 @@ from citymodel.calendar import MINUTES_PER_DAY, WeeklyCalendar
 from citymodel.choice import IMPORT, PLATFORM, SELF_FABRICATION, Alternatives, utilities
 from citymodel.config import Config
 from citymodel.events import EventQueue
+from citymodel.keyed_random import KeyedRandom, need_cdf
 from citymodel.ledger import Ledger
 from citymodel.model import (
     AWARENESS,
@@ -70,8 +71,6 @@ from citymodel.model import (
     STREAMS,
     TRAINING,
     WALK_15_MIN_S,
-    KeyedRandom,
-    need_cdf,
 )
 from citymodel.orderbook import OrderBook, TripLog
 from citymodel.population import AWARE, MAKER, PROSUMER, STAGES, UNAWARE, build_population
