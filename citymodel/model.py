@@ -9,7 +9,7 @@ opening — is an event at its exact minute in :class:`~citymodel.events.EventQu
 Adoption, training and machine purchases are updated once per simulated day.
 Time is in minutes since the start of day 0; money in £; distances in metres.
 
-Random numbers of the dynamics are *keyed* (:class:`KeyedRandom`): the draw
+Random numbers of the dynamics are *keyed* (:class:`~citymodel.keyed_random.KeyedRandom`): the draw
 for, say, the choice noise of citizen i's k-th furniture need is a fixed
 function of (seed, stream, i, product, k), not of the order in which draws are
 made. Vectorised code and a per-agent implementation (``citymodel.reference``)
