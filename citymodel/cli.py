@@ -113,8 +113,8 @@ def build_config(config_file: Path | None, overrides: list[str], map_source: str
 
     if citizens is not None and citizens < 1:
         raise CitymodelError(f"--citizens must be a whole number >= 1, got {citizens}")
-    if days is not None and not days > 0:
-        raise CitymodelError(f"--days must be a number > 0, got {days:g}")
+    if days is not None and not days * 24 >= 1 - 1e-9:
+        raise CitymodelError(f"--days must be at least one simulated hour (>= 1/24 = 0.0417 days), got {days:g}")
     if seed is not None and seed < 0:
         raise CitymodelError(f"--seed must be a whole number >= 0, got {seed}")
     cfg = load_config(config_file) if config_file is not None else Config()

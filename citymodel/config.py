@@ -290,8 +290,8 @@ def _validate(cfg: Config) -> None:
     run = cfg.run
     if not isinstance(run.citizens, int) or run.citizens < 1:
         _fail("run.citizens", run.citizens, "a positive integer")
-    if not (run.days > 0 and math.isfinite(run.days)):
-        _fail("run.days", run.days, "a positive number of days")
+    if not (run.days * 24 >= 1 - 1e-9 and math.isfinite(run.days)):
+        _fail("run.days", run.days, "a number of days of at least one simulated hour (>= 1/24 = 0.0417)")
     if not isinstance(run.seed, int) or run.seed < 0:
         _fail("run.seed", run.seed, "a non-negative integer")
     zones = cfg.population.zones_file
