@@ -23,6 +23,7 @@ __all__ = [
     "conservation",
     "delivery_time_h",
     "delivery_time_stats",
+    "kaplan_meier_quantiles",
     "designer_royalty",
     "economics",
     "erreygers_index",
@@ -367,7 +368,50 @@ def delivery_time_stats(hours: npt.ArrayLike) -> dict[str, Any]:
     return out
 
 
-def delivery_time_h(orders: pd.DataFrame) -> dict[str, Any]:
+def kaplan_meier_quantiles(durations: npt.ArrayLike, delivered: npt.ArrayLike,
+                           quantiles: Iterable[float] = (0.5, 0.9, 0.95)) -> dict[str, float | None]:
+    """Quantiles of delivery time that count orders still under way (Kaplan–Meier).
+
+    An order still in progress at the end of the run is a *censored* observation:
+    it has waited at least its age so far. The Kaplan–Meier estimate of the share
+    still waiting after ``t`` is ``S(t) = prod over delivery times t_i <= t of
+    (1 - d_i / n_i)``, with ``d_i`` deliveries at ``t_i`` and ``n_i`` orders still
+    waiting just before ``t_i`` (censored orders count while their age >= t_i).
+    Quantile ``q`` is the smallest delivery time with ``S <= 1 - q``.
+
+    Parameters
+    ----------
+    durations : array_like
+        Hours from order to delivery (delivered) or to the end of the run (censored).
+    delivered : array_like of bool
+        True for delivered orders, False for censored ones.
+    quantiles : iterable of float
+        Quantiles in (0, 1).
+
+    Returns
+    -------
+    dict
+        ``p50``, ``p90``, … in hours; None where the estimate never falls that
+        low (too many orders still waiting: the quantile lies beyond the run).
+    """
+    t = np.asarray(durations, dtype=float).ravel()
+    event = np.asarray(delivered, dtype=bool).ravel()
+    keys = [f"p{100 * q:g}" for q in quantiles]
+    if t.size == 0:
+        return dict.fromkeys(keys)
+    times = np.unique(t[event])
+    at_risk = t.size - np.searchsorted(np.sort(t), times, side="left")
+    deaths = np.searchsorted(np.sort(t[event]), times, side="right") - np.searchsorted(
+        np.sort(t[event]), times, side="left")
+    survival = np.cumprod(1.0 - deaths / at_risk)
+    out: dict[str, float | None] = {}
+    for key, q in zip(keys, quantiles, strict=True):
+        hit = np.flatnonzero(survival <= 1.0 - q + 1e-12)
+        out[key] = float(times[hit[0]]) if hit.size else None
+    return out
+
+
+def delivery_time_h(orders: pd.DataFrame, end_min: float | None = None) -> dict[str, Any]:
     """Order-to-receipt time of delivered orders, by channel and by product.
 
     Parameters
@@ -398,11 +442,24 @@ def delivery_time_h(orders: pd.DataFrame) -> dict[str, Any]:
 
     channels = _with_extra(CHANNELS, orders["channel"])
     products = sorted(str(p) for p in orders["product"].dropna().unique())
-    return {
+    out = {
         "all": delivery_time_stats(done["h"]),
         "by_channel": by("channel", channels),
         "by_product": by("product", products),
     }
+    if end_min is not None:
+        waiting = (orders["status"] == "in_progress").to_numpy()
+        age_h = (end_min - orders["created_min"].to_numpy(dtype=float)) / 60.0
+        adjusted = {}
+        for name in channels:
+            is_channel = (orders["channel"] == name).to_numpy()
+            d = ok & is_channel
+            c = waiting & is_channel
+            adjusted[name] = {"n_delivered": int(d.sum()), "n_in_progress": int(c.sum())} | kaplan_meier_quantiles(
+                np.concatenate([hours.to_numpy()[d], age_h[c]]),
+                np.concatenate([np.ones(int(d.sum()), bool), np.zeros(int(c.sum()), bool)]))
+        out["by_channel_censoring_adjusted"] = adjusted
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -929,7 +986,7 @@ def compute_summary(
     summary = {
         "run": {"days": float(days), "n_citizens": int(n_citizens), "n_agents_rows": len(agents)},
         "utilization": utilization(facilities, public_workshop_kinds=kinds),
-        "delivery_time_h": delivery_time_h(orders),
+        "delivery_time_h": delivery_time_h(orders, end_min=float(days) * 1440.0),
         "inclusion": inclusion_part,
         "adoption": adoption(agents, tables["timeseries"], n_citizens=n_citizens),
         "localisation": localisation(orders, co2_kg_per_vehicle_km=co2_kg_per_vehicle_km),

@@ -540,3 +540,36 @@ def test_to_json_safe_converts_numpy_and_nan():
     out = to_json_safe({1: np.float64(NAN), "b": [np.int64(3), INF, np.bool_(True)], "c": (1.5,)})
     assert out == {"1": None, "b": [3, None, True], "c": [1.5]}
     assert type(out["b"][0]) is int
+
+
+def test_kaplan_meier_counts_orders_still_under_way():
+    from citymodel.metrics import kaplan_meier_quantiles
+
+    # delivered after 1, 2, 3, 4 h; still waiting after 2.5 h and 10 h (run ended).
+    # S(1) = 5/6; S(2) = 5/6 * 4/5 = 2/3; S(3) = 2/3 * 2/3 = 4/9 <= 0.5 -> p50 = 3 h
+    # (the naive median of delivered orders is 2.5 h); S(4) = 4/9 * 1/2 = 2/9 > 0.1 -> p90 None.
+    out = kaplan_meier_quantiles([1, 2, 3, 4, 2.5, 10], [True] * 4 + [False] * 2, (0.5, 0.9))
+    assert out == {"p50": 3.0, "p90": None}
+    # with nothing censored it is the empirical quantile (smallest t with F(t) >= q)
+    assert kaplan_meier_quantiles([4, 1, 3, 2], [True] * 4, (0.5, 0.75)) == {"p50": 2.0, "p75": 3.0}
+    assert kaplan_meier_quantiles([], [], (0.5,)) == {"p50": None}
+
+
+def test_censoring_adjusted_delivery_times_in_the_summary():
+    import pandas as pd
+
+    from citymodel.metrics import delivery_time_h
+
+    orders = pd.DataFrame({
+        "status": ["delivered", "delivered", "in_progress", "delivered"],
+        "channel": ["import", "import", "import", "platform"],
+        "product": ["a", "a", "a", "b"],
+        "created_min": [0.0, 0.0, 60.0, 0.0],
+        "delivered_min": [60.0, 240.0, float("nan"), 120.0],
+    })
+    out = delivery_time_h(orders, end_min=600.0)
+    imports = out["by_channel_censoring_adjusted"]["import"]
+    # import: delivered at 1 h and 4 h, one waiting 9 h so far: S(1) = 2/3, S(4) = 1/3 -> p50 = 4 h
+    assert imports["n_delivered"] == 2 and imports["n_in_progress"] == 1
+    assert imports["p50"] == 4.0 and imports["p90"] is None
+    assert out["by_channel"]["import"]["p50"] == 2.5
