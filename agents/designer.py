@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
+
+from citymodel.keyed_random import need_cdf
 
 if TYPE_CHECKING:
     from citymodel.model import CityModel
@@ -69,3 +72,37 @@ class Designer(mesa.Agent):
     def royalty_total(self) -> float:
         """Royalty income over the run (£)."""
         return float(sum(self.royalty_by_week.values()))
+
+
+def publish_designs(model, rng: np.random.Generator) -> tuple[list[Designer], dict[str, list[Design]],
+                                                               dict[str, np.ndarray]]:
+    """Create the model's designers and their design catalogue (set-up shared by every model).
+
+    ``platform.designers_per_1000_citizens`` designers (at least one per product) each publish
+    ``platform.designs_per_designer`` designs, products in turn; a design's machine time is the
+    product's mean times lognormal(0, 0.2). Popularity within a product is Zipf with exponent
+    ``platform.design_popularity_exponent``.
+
+    Returns
+    -------
+    designers, designs by product, cumulative pick probabilities by product
+    """
+    cfg = model.config
+    products = list(cfg.needs.products)
+    platform = cfg.platform
+    n = max(len(products), round(cfg.run.citizens * platform.designers_per_1000_citizens / 1000))
+    designers = [Designer(model, i) for i in range(n)]
+    designs: dict[str, list[Design]] = {p: [] for p in products}
+    for k in range(n * platform.designs_per_designer):
+        designer = designers[k % n]
+        product = products[k % len(products)]
+        spec = cfg.needs.product(product)
+        design = Design(k, designer.designer_id, product, spec.machine,
+                        spec.machine_hours * float(rng.lognormal(0.0, 0.2)), spec.material_cost)
+        designer.designs.append(design)
+        designs[product].append(design)
+    cdf = {}
+    for product, listed in designs.items():
+        w = 1.0 / np.arange(1, len(listed) + 1) ** platform.design_popularity_exponent
+        cdf[product] = need_cdf(w / w.sum())
+    return designers, designs, cdf

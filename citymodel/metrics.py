@@ -399,10 +399,8 @@ def kaplan_meier_quantiles(durations: npt.ArrayLike, delivered: npt.ArrayLike,
     keys = [f"p{100 * q:g}" for q in quantiles]
     if t.size == 0:
         return dict.fromkeys(keys)
-    times = np.unique(t[event])
+    times, deaths = np.unique(t[event], return_counts=True)
     at_risk = t.size - np.searchsorted(np.sort(t), times, side="left")
-    deaths = np.searchsorted(np.sort(t[event]), times, side="right") - np.searchsorted(
-        np.sort(t[event]), times, side="left")
     survival = np.cumprod(1.0 - deaths / at_risk)
     out: dict[str, float | None] = {}
     for key, q in zip(keys, quantiles, strict=True):

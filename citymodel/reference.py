@@ -46,12 +46,12 @@ import numpy as np
 import pandas as pd
 
 from citymodel import adoption
-from citymodel.agents import Design, Designer, FacilityAgent, Maker, PublicWorkshop, TextileMill
+from citymodel.agents import Design, FacilityAgent, Maker, PublicWorkshop, TextileMill, publish_designs
 from citymodel.calendar import MINUTES_PER_DAY, WeeklyCalendar
 from citymodel.choice import IMPORT, PLATFORM, SELF_FABRICATION, Alternatives, utilities
 from citymodel.config import Config
 from citymodel.events import EventQueue
-from citymodel.keyed_random import KeyedRandom, need_cdf
+from citymodel.keyed_random import KeyedRandom
 from citymodel.ledger import Ledger
 from citymodel.model import (
     AWARENESS,
@@ -348,23 +348,7 @@ class ReferenceModel(mesa.Model):
                 mill.revenue += cfg.policy.mill_support
 
     def _build_designers(self) -> None:
-        cfg = self.config.platform
-        rng = self.streams["designers"]
-        n = max(len(self.products), round(self.config.run.citizens * cfg.designers_per_1000_citizens / 1000))
-        self.designers = [Designer(self, i) for i in range(n)]
-        self.designs: dict[str, list[Design]] = {p: [] for p in self.products}
-        for k in range(n * cfg.designs_per_designer):
-            designer = self.designers[k % n]
-            product = self.products[k % len(self.products)]
-            spec = self.config.needs.product(product)
-            design = Design(k, designer.designer_id, product, spec.machine,
-                            spec.machine_hours * float(rng.lognormal(0.0, 0.2)), spec.material_cost)
-            designer.designs.append(design)
-            self.designs[product].append(design)
-        self.design_cdf = {}
-        for product, designs in self.designs.items():
-            w = 1.0 / np.arange(1, len(designs) + 1) ** cfg.design_popularity_exponent
-            self.design_cdf[product] = need_cdf(w / w.sum())
+        self.designers, self.designs, self.design_cdf = publish_designs(self, self.streams["designers"])
 
     def _seed_adoption(self) -> None:
         cfg = self.config.adoption
