@@ -183,7 +183,7 @@ def test_a_job_at_a_closed_facility_waits_for_the_opening_then_runs_to_its_exact
     assert production.queued_by_kind["library"] == 0 and orders.t["started_min"][0] == 600.0
     time_min, kind, payload = next(events.pop_until(1e9))
     assert (time_min, kind) == (600.0 + 150.0, JOB_DONE)
-    batch = production.finish(facility, "3d_printer", payload[2])
+    batch = production.finish(facility, "3d_printer", payload[2], time_min)
     assert batch.order_ids == [0]
     busy, open_ = production.busy_and_open(time_min)
     assert busy["library"] == 0 and open_["library"] == 1
@@ -205,7 +205,10 @@ def test_a_batch_pool_takes_queued_jobs_together_with_one_setup():
     production.start(facility, "3d_printer", MON_9 + 60)  # Monday 10:00
     time_min, kind, payload = next(events.pop_until(1e9))
     assert kind == JOB_DONE and time_min == 600.0 + 60 + 180
-    assert production.finish(facility, "3d_printer", payload[2]).order_ids == [0, 1, 2]
+    assert production.finish(facility, "3d_printer", payload[2], time_min).order_ids == [0, 1, 2]
+    busy_min, open_min = production.machine_minutes(time_min)
+    assert busy_min["library"] == pytest.approx(240.0), "set-up and three jobs, all within opening hours"
+    assert open_min["library"] == pytest.approx(240.0), "one machine open from Monday 10:00 to 14:00"
 
 
 # ----------------------------------------------------------------------------- travel
@@ -324,10 +327,14 @@ def test_only_aware_unskilled_citizens_near_a_workshop_train(cfg):
 def test_observation_rows_have_the_documented_columns_and_the_collector_pickles():
     obs = Observation()
     obs.count_orders(np.array([0, 0, 2]))
-    row = obs.record(120.0, np.array([5, 3, 1, 1]), {"library": 2}, {"library": 4}, {"maker": 1})
+    row = obs.record(120.0, np.array([5, 3, 1, 1]), {"library": 2}, {"library": 4}, {"maker": 1},
+                     {"library": 90.0}, {"library": 240.0})
     assert tuple(row) == TIMESERIES_COLUMNS
     assert (row["hour"], row["orders_import"], row["orders_self_fabrication"]) == (2, 2, 1)
     assert (row["busy_machines_library"], row["open_machines_library"], row["queue_maker"]) == (2, 4, 1)
+    assert (row["busy_machine_hours_library"], row["open_machine_hours_library"]) == (1.5, 4.0)
+    row = obs.record(180.0, np.array([5, 3, 1, 1]), {}, {}, {}, {"library": 150.0}, {"library": 480.0})
+    assert (row["busy_machine_hours_library"], row["open_machine_hours_library"]) == (1.0, 4.0), "per hour"
     collector = pickle.loads(pickle.dumps(timeseries_datacollector()))
     assert set(collector.model_reporters) == set(TIMESERIES_COLUMNS)
 
