@@ -6,11 +6,28 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from citymodel.calendar import WeeklyCalendar
 from citymodel.config import FacilityKindConfig
 from citymodel.production import MachinePool
 
 if TYPE_CHECKING:
     from citymodel.model import CityModel
+
+
+def site_calendar(model, kind: str, hours: list, name: str = "") -> WeeklyCalendar:
+    """The calendar of a facility: its kind's shared calendar, or one for a site with its own hours.
+
+    Sites with the same own hours share one calendar (cached on the model).
+    """
+    if hours == model.config.facilities.kinds[kind]["hours"]:
+        return model.calendar_for(kind)
+    cache = model.__dict__.setdefault("_site_calendars", {})
+    key = (kind, repr(hours))
+    if key not in cache:
+        cache[key] = WeeklyCalendar(hours, model.config.run.start_weekday,
+                                    always_open=getattr(model, "always_open", False),
+                                    name=f"opening hours of {kind} site {name!r}")
+    return cache[key]
 
 
 class FacilityAgent(mesa.Agent):
@@ -21,8 +38,8 @@ class FacilityAgent(mesa.Agent):
     facility_id
         Identifier in the output tables.
     kind
-        ``library``, ``school``, ``community_centre``, ``youth_centre``,
-        ``shopping_centre``, ``makerspace``, ``maker`` or ``textile_mill``.
+        ``library``, ``school``, ``college``, ``community_centre``, ``arts_centre``,
+        ``youth_centre``, ``shopping_centre``, ``makerspace``, ``maker`` or ``textile_mill``.
     nodes
         OSM node id of the site in each travel mode's graph (``{"walk": …, "van": …}``).
     pools
@@ -52,7 +69,7 @@ class FacilityAgent(mesa.Agent):
         self.opened_min = opened_min
         self.fee_per_hour = spec.fee_per_hour
         self.takes_platform_orders = spec.takes_platform_orders
-        self.calendar = model.calendar_for(spec_kind or kind)
+        self.calendar = site_calendar(model, spec_kind or kind, spec.hours, name)
         machines = dict(spec.machines)
         for machine, extra in (extra_machines or {}).items():
             machines[machine] = machines.get(machine, 0) + extra

@@ -32,19 +32,10 @@ from citymodel.events import EventQueue
 from citymodel.keyed_random import KeyedRandom
 from citymodel.ledger import Ledger
 from citymodel.orderbook import CANCELLED, DELIVERED, OrderBook, TripLog
-from citymodel.population import (
-    AWARE,
-    MAKER,
-    PROSUMER,
-    STAGES,
-    UNAWARE,
-    build_population,
-    income_quintiles,
-    unproject,
-)
-from citymodel.siting import PUBLIC_WORKSHOP_KINDS, choose_sites, home_candidates, import_depot
+from citymodel.population import AWARE, MAKER, PROSUMER, STAGES, UNAWARE
+from citymodel.residents import populate, with_resolved_citizens
+from citymodel.siting import PUBLIC_WORKSHOP_KINDS, centre_of, choose_sites, import_depot, site_spec
 from citymodel.travel import TravelTables
-from citymodel.zones import incomes_from_zones, read_zones
 
 # Event kinds.
 PLATFORM_ACCEPT, SELF_FAB_ARRIVE, JOB_DONE, DELIVER, POOL_OPEN = range(5)
@@ -158,6 +149,7 @@ class CityModel(mesa.Model):
 
             city = load_city(config.run.map)
         self.city = city
+        self.config = config = with_resolved_citizens(config, city)  # issue 10: run.citizens 0 = map's population
         self.now = 0.0
         self.events = EventQueue()
         self.products = list(config.needs.products)
@@ -184,15 +176,10 @@ class CityModel(mesa.Model):
     # ------------------------------------------------------------------ set-up
     def _build_population(self) -> None:
         cfg = self.config
-        homes, note = home_candidates(self.city)
-        if note:
-            self.notes.append(note)
-        west, south, east, north = self.city.bbox
-        self.centre = ((west + east) / 2, (south + north) / 2)
-        self.population = build_population(cfg.run.citizens, homes, self.centre, cfg.population,
-                                           self.streams["population"], self.streams["ties"])
-        if cfg.population.zones_file:
-            self._incomes_from_zones(cfg.population.zones_file)
+        # issue 10: homes, zones and incomes in one set-up shared with the reference model (citymodel.residents)
+        self.population, notes = populate(self.city, cfg, self.streams)
+        self.notes += notes
+        self.centre = centre_of(self.city)
         self.median_income = float(cfg.population.income_median)
         self.degree = np.asarray(self.population.ties.sum(axis=1)).ravel()
         self._degree_f64 = self.degree.astype(np.float64)
@@ -200,28 +187,6 @@ class CityModel(mesa.Model):
         self._ties_symmetric = (ties != ties.T).nnz == 0 and bool(np.all(ties.data == 1))
         self._tie_counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.citizens = Citizen.create_many(self, cfg.run.citizens)
-
-    def _incomes_from_zones(self, path: str) -> None:
-        """Replace the synthetic incomes by draws from the zone of each home (see ``citymodel.zones``).
-
-        Skill keeps its income gradient: it shifts by ``skill_income_gradient`` times the change in
-        standardised log income.
-        """
-        cfg = self.config.population
-        pop = self.population
-        zones = read_zones(path)
-        lon, lat = unproject(pop.x_m, pop.y_m, *self.centre)
-        income, _, outside = incomes_from_zones(zones, lon, lat, cfg.income_median, cfg.income_sigma,
-                                                cfg.zones_within_sigma, self.streams["zones"])
-        z_old = np.log(pop.income / cfg.income_median) / cfg.income_sigma
-        z_new = np.log(income / cfg.income_median) / cfg.income_sigma
-        pop.skill = np.clip(pop.skill + cfg.skill_income_gradient * (z_new - z_old), 0.0, 1.0)
-        pop.income = income
-        pop.income_quintile = income_quintiles(income)
-        note = f"incomes from zones file {path} ({len(zones)} zones)"
-        if outside:
-            note += f"; {outside} homes outside every zone took the nearest zone"
-        self.notes.append(note)
 
     def _build_facilities(self) -> None:
         cfg = self.config
@@ -234,7 +199,8 @@ class CityModel(mesa.Model):
                 TextileMill if site.kind == "textile_mill" else Maker)
             spec_kind = "pro_maker" if site.kind == "maker" else site.kind
             self._add_facility(cls, site.kind, spec_kind, site.nodes, site.name, site.lon, site.lat,
-                               site.placement, extra if cls is PublicWorkshop else None)
+                               site.placement, extra if cls is PublicWorkshop else None,
+                               spec=site_spec(cfg, site))  # issue 10: a site's own machines, fee, hours
         self.travel = TravelTables(self.city, self.population, cfg)
         for facility in self.facilities:
             self.travel.add_facility(facility)
@@ -270,8 +236,9 @@ class CityModel(mesa.Model):
 
     def _add_facility(self, cls, kind: str, spec_kind: str, nodes: dict[str, int], name: str = "",
                       lon: float = float("nan"), lat: float = float("nan"), placement: str = "poi",
-                      extra: dict[str, int] | None = None) -> FacilityAgent:
-        facility = cls(self, len(self.facilities), kind, self.config.facility_kind(spec_kind), nodes, name,
+                      extra: dict[str, int] | None = None, spec=None) -> FacilityAgent:
+        spec = spec if spec is not None else self.config.facility_kind(spec_kind)  # issue 10
+        facility = cls(self, len(self.facilities), kind, spec, nodes, name,
                        lon, lat, placement, self.now, extra, spec_kind)
         self.facilities.append(facility)
         return facility

@@ -18,8 +18,8 @@ CHANNELS = ("import", "platform", "self_fabrication")
 STATUSES = ("in_progress", "delivered", "cancelled")
 IN_PROGRESS, DELIVERED, CANCELLED = range(3)
 MODES = ("walk", "bike", "cargo_bike", "van")
-FACILITY_KINDS = ("import", "library", "school", "community_centre", "youth_centre", "shopping_centre",
-                  "makerspace", "maker", "textile_mill")
+FACILITY_KINDS = ("import", "library", "school", "college", "community_centre", "arts_centre", "youth_centre",
+                  "shopping_centre", "makerspace", "maker", "textile_mill")
 MACHINES = ("3d_printer", "laser_cutter", "cnc_router", "knitting")
 
 

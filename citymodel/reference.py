@@ -73,8 +73,9 @@ from citymodel.model import (
     WALK_15_MIN_S,
 )
 from citymodel.orderbook import OrderBook, TripLog
-from citymodel.population import AWARE, MAKER, PROSUMER, STAGES, UNAWARE, build_population
-from citymodel.siting import PUBLIC_WORKSHOP_KINDS, choose_sites, home_candidates, import_depot
+from citymodel.population import AWARE, MAKER, PROSUMER, STAGES, UNAWARE
+from citymodel.residents import populate, with_resolved_citizens
+from citymodel.siting import PUBLIC_WORKSHOP_KINDS, choose_sites, import_depot, site_spec
 from citymodel.travel import GRAPH_OF_MODE
 
 
@@ -248,6 +249,7 @@ class ReferenceModel(mesa.Model):
 
             city = load_city(config.run.map)
         self.city = city
+        self.config = config = with_resolved_citizens(config, city)  # issue 10: run.citizens 0 = map's population
         self.now = 0.0
         self.hour_end = 60.0
         self.route_queries = 0
@@ -277,11 +279,7 @@ class ReferenceModel(mesa.Model):
     # ------------------------------------------------------------------ set-up
     def _build_citizens(self) -> None:
         cfg = self.config
-        homes, _ = home_candidates(self.city)
-        west, south, east, north = self.city.bbox
-        centre = ((west + east) / 2, (south + north) / 2)
-        pop = build_population(cfg.run.citizens, homes, centre, cfg.population,
-                               self.streams["population"], self.streams["ties"])
+        pop, _ = populate(self.city, cfg, self.streams)  # issue 10: the fast model's set-up (citymodel.residents)
         self.median_income = float(cfg.population.income_median)
         walk = self.graphs["walk"]
         lon = np.array([walk.nodes[int(n)]["x"] for n in pop.home_node])
@@ -314,7 +312,7 @@ class ReferenceModel(mesa.Model):
             cls = PublicWorkshop if site.kind in PUBLIC_WORKSHOP_KINDS else (
                 TextileMill if site.kind == "textile_mill" else Maker)
             spec_kind = "pro_maker" if site.kind == "maker" else site.kind
-            self.facilities.append(cls(self, len(self.facilities), site.kind, cfg.facility_kind(spec_kind), site.nodes,
+            self.facilities.append(cls(self, len(self.facilities), site.kind, site_spec(cfg, site), site.nodes,
                                        site.name, site.lon, site.lat, site.placement, self.now,
                                        extra if cls is PublicWorkshop else None, spec_kind))
         self.depot = import_depot(self.city)
