@@ -114,6 +114,9 @@ def populate(city, config: Config, streams: dict[str, np.random.Generator]) -> t
     else:
         notes.append("incomes are synthetic (lognormal, ONS 2024 median and spread, with a smooth random spatial "
                      "field): no zones")
+    currency = getattr(city, "metadata", {}).get("currency", "")
+    if currency and currency != "GBP":
+        notes.append(f"map currency {currency}: the model's prices and incomes are UK figures in £, not converted")
     return pop, notes
 
 

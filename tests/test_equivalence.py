@@ -32,7 +32,10 @@ CASES = {
     "default": (1500, 10.0, 11, []),
     "makers_and_policy": (2000, 21.0, 3, ["adoption.maker_rate=4.0", "policy.fee_waiver_share=0.5",
                                          "policy.material_subsidy_share=0.3", "policy.targeted_quintiles=[1, 2]",
-                                         "policy.machine_grant=200.0", "policy.extra_printers_per_workshop=1"]),
+                                         "policy.machine_grant=200.0", "policy.extra_printers_per_workshop=1",
+                                         # a user's site with its own machines and fee (facilities.extra_sites)
+                                         'facilities.extra_sites=[{lon = -1.5600, lat = 53.8150, kind = "library", '
+                                         'machines = {"3d_printer" = 3, "knitting" = 1}, fee_per_hour = 1.0}]']),
     "nearest_by_van": (1200, 10.0, 5, ["platform.matching=nearest", "platform.delivery_mode=van",
                                        "adoption.initial_aware_share=0.4"]),
     "cheapest_well_mixed": (1200, 10.0, 8, ["platform.matching=cheapest", "adoption.well_mixed=true",
