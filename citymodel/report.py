@@ -841,7 +841,7 @@ def access_map_figure(agents: pd.DataFrame, facilities: pd.DataFrame, city: Any,
     note = (f"Walking time on the street graph from each home to the nearest public workshop "
             f"(agents.walk_time_to_workshop_s); {_pct(within)} of citizens live within "
             f"{threshold_min:g} min. Dot area grows with the citizens at a home node. "
-            + textwrap.fill(f"Map data {info.attribution}.", 160))
+            + textwrap.fill(f"Map data {info.attribution.rstrip('.')}.", 160))
     west, south, east, north = (xy["x"].min(), xy["y"].min(), xy["x"].max(), xy["y"].max())
     pad_x, pad_y = 0.02 * (east - west or 1e-3), 0.02 * (north - south or 1e-3)
     mid_lat = float((south + north) / 2.0)

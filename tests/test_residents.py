@@ -13,7 +13,7 @@ from scipy.stats import chi2
 from citymodel.config import Config
 from citymodel.errors import ConfigError
 from citymodel.homes import place_homes
-from citymodel.population import build_population, income_field, project
+from citymodel.population import income_field, project
 from citymodel.residents import populate, resolve_citizens, with_resolved_citizens, zones_for_run
 from citymodel.runner import simulate
 from citymodel.siting import centre_of, home_candidates
@@ -127,24 +127,22 @@ def test_without_zones_the_columns_say_unknown(helsinki_city):
 
 
 def test_income_field_depends_on_seed_and_place_not_on_the_number_of_citizens(helsinki_city):
-    cfg = Config()
-    homes, _ = home_candidates(helsinki_city)
-    centre = centre_of(helsinki_city)
-    pops = {}
-    for n in (2000, 4000):
-        rng = np.random.default_rng(5)
-        chosen = homes.iloc[rng.integers(0, len(homes), size=n)]
-        pops[n] = build_population(chosen, centre, cfg.population, 42, rng, np.random.default_rng(6))
+    # the model's own set-up (synthetic incomes: Helsinki has no zones), same seed, N and 2N citizens
+    pops = {n: populate(helsinki_city, _small(n), _streams(42))[0] for n in (2000, 4000)}
     small, large = pops[2000], pops[4000]
+    assert small.income_source == large.income_source == "synthetic"
     common = np.intersect1d(small.home_node, large.home_node)
     assert common.size > 500
-    for node in common[:: max(common.size // 200, 1)]:
+    for node in common:
         a = np.unique(small.income_field[small.home_node == node])
         b = np.unique(large.income_field[large.home_node == node])
         assert a.size == b.size == 1 and a[0] == b[0]  # exactly the same value at the same home
-    # another seed gives another field
-    x, y = project(homes["lon"].to_numpy(), homes["lat"].to_numpy(), *centre)
-    assert not np.allclose(income_field(x, y, 800.0, 42), income_field(x, y, 800.0, 43))
+    # the field is that of the seed at the home's position, whichever citizens were drawn
+    homes, _ = home_candidates(helsinki_city)
+    x, y = project(homes["lon"].to_numpy(), homes["lat"].to_numpy(), *centre_of(helsinki_city))
+    field = dict(zip(homes["node"].to_numpy(), income_field(x, y, 800.0, 42), strict=True))
+    np.testing.assert_array_equal(large.income_field, [field[n] for n in large.home_node])
+    assert not np.allclose(income_field(x, y, 800.0, 42), income_field(x, y, 800.0, 43))  # another seed
 
 
 def test_income_field_is_standardised_by_construction():
