@@ -127,8 +127,8 @@ def test_machines_are_bought_only_where_they_pay_back(city):
     assert (some["ledger"]["kind"] == "machine").sum() > 0
 
 
-MILL_ONLY = {f"facilities__kinds__{kind}__machines__knitting": 0
-             for kind, spec in Config().facilities.kinds.items() if kind != "textile_mill" and "knitting" in spec["machines"]}
+MILL_ONLY = {f"facilities__kinds__{kind}__machines__knitting": 0 for kind, spec in Config().facilities.kinds.items()
+             if kind != "textile_mill" and "knitting" in spec["machines"]}
 
 
 def test_the_mill_fills_batches_when_demand_allows(city):
