@@ -220,6 +220,13 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path | None = None, *, worke
             "columns": schema.names, "map": {"source": spec.map, "checksum": None},
             "started_utc": _utc_now(), "sessions": [],
         }
+    if resume and len(results) == total:  # nothing left to run: no cluster needed
+        if record.get("status") != "completed":
+            record.update(status="completed", updated_utc=_utc_now(), finished_utc=_utc_now(),
+                          runs=results.counts() | {"total": total})
+            write_json_atomic(out / SWEEP_JSON, record)
+        return SweepOutcome(out_dir=out, spec=spec, total_runs=total, counts=results.counts(), report=RunReport(),
+                            workers=0)
     with dask_client(workers, scheduler) as client:
         cache_name, checksums = prepare_workers(client, [spec.map])
         checksum = checksums.get(spec.map)
