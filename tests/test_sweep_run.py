@@ -245,3 +245,22 @@ def test_resume_refuses_another_spec(local_sweep, tmp_path: Path) -> None:
     changed.write_text(SPEC.replace("replicates = 2", "replicates = 4"), encoding="utf-8")
     with pytest.raises(CitymodelError, match=r"the spec differs .*sweep\.replicates: 2 in sweep.json, now 4"):
         run_sweep(changed, out, workers=1, resume=True)
+
+
+def test_analyze_a_real_sweep_folder(local_sweep, capsys) -> None:
+    out, table = local_sweep
+    assert main(["analyze", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "point means" in printed and "points.csv" in printed
+    points = pd.read_csv(out / "analysis" / "points.csv")
+    assert len(points) == 4 * 6  # points x outputs
+    for output in ("utilization.overall", "orders.all.created"):
+        runs = table[table["point"] == 2][output]
+        row = points[(points["point"] == 2) & (points["output"] == output)].iloc[0]
+        assert row["n"] == 2 and row["mean"] == pytest.approx(runs.mean())
+        assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+    plots = sorted((out / "analysis" / "plots").glob("*.png"))
+    assert len(plots) == 6
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000 for p in plots)
+    summary = json.loads((out / "analysis" / "analysis.json").read_text())
+    assert summary["ok"] == N_RUNS and summary["notes"] == []
