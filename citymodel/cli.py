@@ -406,11 +406,16 @@ def sweep(
     """Run a parameter sweep (grid, lhs, sobol or morris design x replicates) on Dask into a
     sweep folder: sweep.json, design.parquet, results.parquet (one row per run)."""
     from citymodel.experiments.console import print_sweep_outcome, run_progress
-    from citymodel.experiments.sweep import run_sweep
+    from citymodel.experiments.sweep import SweepInterrupted, run_sweep
 
-    with contextlib.nullcontext(None) if quiet else run_progress(err) as progress:
-        outcome = run_sweep(spec, out_dir, workers=workers, scheduler=scheduler, resume=resume,
-                            progress=progress)
+    try:
+        with contextlib.nullcontext(None) if quiet else run_progress(err) as progress:
+            outcome = run_sweep(spec, out_dir, workers=workers, scheduler=scheduler, resume=resume,
+                                progress=progress)
+    except SweepInterrupted as stop:
+        err.print(f"citymodel sweep: interrupted; {stop.rows} of {stop.total} runs are saved in {stop.out_dir} "
+                  f"(continue with --resume --out {stop.out_dir})", soft_wrap=True)
+        raise typer.Exit(130) from None
     print_sweep_outcome(out, outcome)
 
 

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -85,20 +86,30 @@ class CityCache(WorkerPlugin):
 
     idempotent = True  # registering the same maps again keeps the loaded ones
 
-    def __init__(self, sources: Sequence[str]) -> None:
+    def __init__(self, sources: Sequence[str], ignore_interrupt: bool = False) -> None:
         self.sources = tuple(dict.fromkeys(sources))
-        self.name = plugin_name(self.sources)
+        self.ignore_interrupt = ignore_interrupt
+        self.name = plugin_name(self.sources) + ("-local" if ignore_interrupt else "")
         self._cities: dict[str, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"sources": self.sources, "name": self.name}
+        return {"sources": self.sources, "name": self.name, "ignore_interrupt": self.ignore_interrupt}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.sources, self.name = state["sources"], state["name"]
+        self.ignore_interrupt = state["ignore_interrupt"]
         self._cities = {}
 
     def setup(self, worker=None) -> None:
-        """Load every map of ``sources`` (called by distributed on each worker)."""
+        """Load every map of ``sources`` (called by distributed on each worker).
+
+        With ``ignore_interrupt`` (workers of a local cluster, which share the
+        terminal of ``citymodel sweep``), Ctrl-C is left to the coordinating
+        process, which records the interruption and stops the workers.
+        """
+        if self.ignore_interrupt:
+            with contextlib.suppress(ValueError):  # not the main thread: keep the default
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
         for source in self.sources:
             self.city(source)
 
@@ -216,7 +227,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
             client.close()
         return
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=None, silence_logs=logging.CRITICAL)
     try:
         with Client(cluster) as client:
             yield client
@@ -227,13 +238,16 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
 def prepare_workers(client: Client, map_sources: Sequence[str]) -> tuple[str, dict[str, str]]:
     """Register the :class:`CityCache` plugin (maps load on every worker); return its name and checksums.
 
+    Workers of a :class:`~distributed.LocalCluster` started by :func:`dask_client` leave
+    Ctrl-C to this process; workers of an external cluster keep their own handling.
+
     Raises
     ------
     CitymodelError
         If a map fails to load on a worker, or workers loaded different files for
         the same source.
     """
-    plugin = CityCache(map_sources)
+    plugin = CityCache(map_sources, ignore_interrupt=isinstance(client.cluster, LocalCluster))
     try:
         client.register_plugin(plugin)
     except CitymodelError as exc:

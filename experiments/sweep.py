@@ -39,6 +39,14 @@ FORMAT = "citymodel-sweep/1"
 SAMPLED_SUFFIX = "__sampled"
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGINT) during a sweep: the finished runs are saved in ``out_dir``."""
+
+    def __init__(self, out_dir: Path, rows: int, total: int) -> None:
+        super().__init__(f"sweep interrupted with {rows} of {total} runs in {out_dir}")
+        self.out_dir, self.rows, self.total = out_dir, rows, total
+
+
 @dataclass
 class SweepOutcome:
     """Result of :func:`run_sweep`: the folder, the spec, run counts and this session's report."""
@@ -188,6 +196,9 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path | None = None, *, worke
     ------
     CitymodelError
         Any invalid input, before the first run (one line).
+    SweepInterrupted
+        On Ctrl-C, after the finished runs are written and ``sweep.json`` says
+        "interrupted".
     """
     spec_path = Path(spec_path)
     spec = load_spec(spec_path)
@@ -249,6 +260,8 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path | None = None, *, worke
                                cache_name=cache_name, total=total, max_in_flight=max_in_flight,
                                progress=progress)
             status = "completed" if len(results) == total and "lost" not in results.counts() else "incomplete"
+        except KeyboardInterrupt:
+            raise SweepInterrupted(out, len(results), total) from None
         finally:
             session.update(finished_utc=_utc_now(), wall_s=round(time.perf_counter() - t0, 3),
                            ran=len(results) - session["resumed_with_rows"], status=status)

@@ -23,6 +23,11 @@ DPI = 120
 RUN_COLOUR = "0.65"
 MEAN_COLOUR = "#1f5fa8"
 TOTAL_COLOUR = "#c4452d"
+LINE_COLOURS = ("#1f5fa8", "#c4452d", "#2e8b57", "#8e44ad", "#d4a017", "#17becf", "#7f7f7f", "#e377c2")
+
+
+def _fmt(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def slug(name: str) -> str:
@@ -56,23 +61,38 @@ def output_figure(results: pd.DataFrame, points: pd.DataFrame, design: Design, o
     for ax, p in zip(axes, params, strict=False):
         numeric = p.dtype in ("int", "float")
         if numeric:
-            x_runs, x_points = ok[p.name].to_numpy(dtype=float), stats[p.name].to_numpy(dtype=float)
+            x_of = lambda col: col.to_numpy(dtype=float)  # noqa: E731
         else:
             order = {v: i for i, v in enumerate(design.points[p.name].drop_duplicates())}
-            x_runs = ok[p.name].map(order).to_numpy(dtype=float)
-            x_points = stats[p.name].map(order).to_numpy(dtype=float)
+            x_of = lambda col, order=order: col.map(order).to_numpy(dtype=float)  # noqa: E731
             ax.set_xticks(list(order.values()), [str(v) for v in order])
-        ax.plot(x_runs, ok[output].to_numpy(dtype=float), "o", ms=3, color=RUN_COLOUR, alpha=0.6,
+        ax.plot(x_of(ok[p.name]), ok[output].to_numpy(dtype=float), "o", ms=3, color=RUN_COLOUR, alpha=0.6,
                 label="runs", zorder=1)
-        mean = stats["mean"].to_numpy(dtype=float)
-        low = np.nan_to_num(mean - stats["ci_low"].to_numpy(dtype=float), nan=0.0)
-        high = np.nan_to_num(stats["ci_high"].to_numpy(dtype=float) - mean, nan=0.0)
-        ax.errorbar(x_points, mean, yerr=[low, high], fmt="o", ms=4, color=MEAN_COLOUR, capsize=3,
-                    elinewidth=1, label="point mean, 95 % CI", zorder=2)
+        others = [q.name for q in params if q.name != p.name]
+        groups = list(stats.groupby(others, sort=True)) if design.name == "grid" and others else [((), stats)]
+        if len(groups) > len(LINE_COLOURS):
+            groups = [((), stats)]
+        span = np.ptp(x_of(stats[p.name])) if len(stats) else 0.0
+        for i, (values, group) in enumerate(groups):
+            values = values if isinstance(values, tuple) else (values,)
+            label = ", ".join(f"{name} = {_fmt(v)}" for name, v in zip(others, values, strict=False)) \
+                if values else "point mean, 95 % CI"
+            dodge = (i - (len(groups) - 1) / 2) * 0.012 * (span or 1.0)
+            x = x_of(group[p.name]) + dodge
+            mean = group["mean"].to_numpy(dtype=float)
+            low = np.nan_to_num(mean - group["ci_low"].to_numpy(dtype=float), nan=0.0)
+            high = np.nan_to_num(group["ci_high"].to_numpy(dtype=float) - mean, nan=0.0)
+            colour = LINE_COLOURS[i] if len(groups) > 1 else MEAN_COLOUR
+            line = "-" if len(groups) > 1 else ""
+            ax.errorbar(x, mean, yerr=[low, high], fmt="o" + line, ms=4, color=colour, capsize=3, elinewidth=1,
+                        linewidth=1.2, label=label, zorder=2)
         ax.set_xlabel(p.name)
         ax.grid(alpha=0.3)
+        if len(groups) > 1:
+            ax.legend(fontsize=7, loc="best", title="means, 95 % CI", title_fontsize=7)
     axes[0].set_ylabel(output)
-    axes[0].legend(fontsize=8, loc="best")
+    if axes[0].get_legend() is None:
+        axes[0].legend(fontsize=8, loc="best")
     fig.suptitle(f"{output} — {design.name} design, {len(design)} points", fontsize=11)
     return fig
 
