@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import dask
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
 from citymodel.config import Config
@@ -39,6 +40,7 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(runs_done, runs_total)`` in the coordinating process."""
 
 ERROR_CHARS = 500
+LOW_LEVEL_LOG_LENGTH = 50  # distributed's default: 1,000
 
 
 @dataclass(frozen=True)
@@ -226,13 +228,17 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.CRITICAL)
-    try:
-        with Client(cluster) as client:
-            yield client
-    finally:
-        cluster.close()
+    # The local scheduler runs in this process; its debugging logs keep the last
+    # low-level-log-length messages per worker, each holding a run's whole Config:
+    # a short log keeps this process's memory flat over long sweeps.
+    with dask.config.set({"distributed.admin.low-level-log-length": LOW_LEVEL_LOG_LENGTH}):
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
+        try:
+            with Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
 
 
 def prepare_workers(client: Client, map_sources: Sequence[str]) -> tuple[str, dict[str, str]]:
@@ -318,8 +324,7 @@ def run_tasks(client: Client, tasks: Iterable[RunTask], outputs: Sequence[str], 
     queue = as_completed()
 
     def submit(task: RunTask, attempt: int) -> None:
-        future = client.submit(execute_run, task.config, outputs, cache_name, pure=False,
-                               key=f"citymodel-run-{task.run}-{attempt}-{os.urandom(4).hex()}")
+        future = client.submit(execute_run, task.config, outputs, cache_name, pure=False)
         in_flight[future.key] = (future, task, attempt)
         queue.add(future)
 

@@ -41,6 +41,7 @@ RANGE_KEYS = ("min", "max", "levels")
 RESERVED = {"run.days": "days", "run.map": "map", "run.seed": "seed"}
 DEFAULT_LEVELS = 4
 MAX_RUNS = 1_000_000
+MAX_LEVELS = 10_000
 
 
 class SpecError(CitymodelError):
@@ -260,8 +261,8 @@ class _Parser:
             self.fail("[sweep] days", f"{days!r}: expected a number of days of at least one simulated "
                       "hour (>= 1/24 = 0.0417)")
         levels = sweep.get("levels", DEFAULT_LEVELS)
-        if not (_is_int(levels) and levels >= 2):
-            self.fail("[sweep] levels", f"{levels!r}: expected a whole number >= 2")
+        if not (_is_int(levels) and 2 <= levels <= MAX_LEVELS):
+            self.fail("[sweep] levels", f"{levels!r}: expected a whole number from 2 to {MAX_LEVELS:,}")
         if design == "morris" and levels % 2:
             self.fail("[sweep] levels", f"{levels}: design morris needs an even number of levels (SALib)")
         second_order = sweep.get("second_order", False)
@@ -290,26 +291,34 @@ class _Parser:
             self.fail("[sweep]", f"{n_runs:,} runs: more than {MAX_RUNS:,} (split the sweep)")
         return spec
 
+    def _existing_file(self, value: str) -> Path | None:
+        """The absolute path of ``value`` (relative to the spec's folder) if it is a file."""
+        try:
+            path = (self.base_dir / Path(value).expanduser()).resolve()
+            return path if path.is_file() else None
+        except (OSError, ValueError, RuntimeError):  # NUL bytes, unknown ~user, ...
+            return None
+
     def _map(self, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             self.fail("[sweep] map", f"{value!r}: expected 'default', 'place:<name>' or a map file path")
         if value == "default" or value.startswith("place:"):
             return value
-        path = (self.base_dir / value).expanduser()
-        if not path.is_file():
-            self.fail("[sweep] map", f"{value!r}: no such file ({path}); expected 'default', "
-                      "'place:<name>' or a .osm/.osm.pbf/.graphml file")
-        return str(path.resolve())
+        path = self._existing_file(value)
+        if path is None:
+            self.fail("[sweep] map", f"{value!r}: no such file (relative to {self.base_dir}); expected "
+                      "'default', 'place:<name>' or a .osm/.osm.pbf/.graphml file")
+        return str(path)
 
     def _config_file(self, value: Any) -> str | None:
         if value is None:
             return None
         if not isinstance(value, str):
             self.fail("[sweep] config", f"{value!r}: expected the path of a citymodel config TOML")
-        path = (self.base_dir / value).expanduser()
-        if not path.is_file():
-            self.fail("[sweep] config", f"{value!r}: no such file ({path})")
-        return str(path.resolve())
+        path = self._existing_file(value)
+        if path is None:
+            self.fail("[sweep] config", f"{value!r}: no such file (relative to {self.base_dir})")
+        return str(path)
 
     # ------------------------------------------------------------------ [base], [parameters]
     def _walk(self, table: Mapping[str, Any], keys: ConfigKeys, where: str,
@@ -414,8 +423,8 @@ class _Parser:
         if levels is not None:
             if design != "grid":
                 self.fail(f"{where} levels", f"only for design grid (design {design} samples the range)")
-            if not (_is_int(levels) and levels >= 2):
-                self.fail(f"{where} levels", f"{levels!r}: expected a whole number >= 2")
+            if not (_is_int(levels) and 2 <= levels <= MAX_LEVELS):
+                self.fail(f"{where} levels", f"{levels!r}: expected a whole number from 2 to {MAX_LEVELS:,}")
         return Parameter(name=name, key=canonical, dtype=dtype, low=low, high=high, levels=levels)
 
     # ------------------------------------------------------------------ outputs

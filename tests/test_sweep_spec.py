@@ -156,6 +156,10 @@ citizens = { min = 100, max = 300 }
     ('[sweep]\noutputs = ["utilization.overall"]\n[base]\nadoption = 3', "'adoption': is a table of settings"),
     ('[sweep]\nmap = "nowhere.osm"\noutputs = ["utilization.overall"]', "[sweep] map: 'nowhere.osm': no such file"),
     ('[sweep]\noutputs = []', "expected a non-empty list"),
+    ('[sweep]\nmap = "~no-such-user/x.osm"\noutputs = ["utilization.overall"]', "no such file"),
+    ('[sweep]\nconfig = "a\\u0000b"\noutputs = ["utilization.overall"]', "[sweep] config"),
+    ('[sweep]\noutputs = ["utilization.overall"]\n[parameters]\n'
+     'citizens = {min = 1, max = 9, levels = 1000000000000}', "expected a whole number from 2 to 10,000"),
     ('[sweep]\noutputs = ["utilization.overall"]\n[base]\n"adoption.bass_p" = nan', "expected a finite number"),
 ])
 def test_mistakes_are_one_line_naming_the_key(text: str, expected: str) -> None:
