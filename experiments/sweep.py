@@ -140,6 +140,16 @@ def _check_out_dir(out: Path, resume: bool) -> None:
         raise CitymodelError(msg)
 
 
+def _create_out_dir(out: Path) -> None:
+    """Create the (new or empty) sweep folder; refuse if another process got there first."""
+    try:
+        out.mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        if not out.is_dir() or any(out.iterdir()):
+            msg = f"--out {out}: another process wrote there meanwhile; results are never overwritten"
+            raise CitymodelError(msg) from None
+
+
 def _check_resume(out: Path, record: dict[str, Any], spec: SweepSpec, base: Config, design: Design) -> None:
     if record.get("format") != FORMAT:
         msg = f"{out / SWEEP_JSON}: format {record.get('format')!r}, expected {FORMAT!r}"
@@ -169,7 +179,8 @@ def _check_resume(out: Path, record: dict[str, Any], spec: SweepSpec, base: Conf
 
 def run_sweep(spec_path: str | Path, out_dir: str | Path | None = None, *, workers: int | None = None,
               scheduler: str | None = None, resume: bool = False, progress: Progress | None = None,
-              max_in_flight: int | None = None, flush_seconds: float = 1.0) -> SweepOutcome:
+              max_in_flight: int | None = None, flush_seconds: float = 1.0,
+              connect_timeout_s: float = 30.0) -> SweepOutcome:
     """Validate a spec, then run (or resume) its sweep on Dask.
 
     Parameters
@@ -191,6 +202,8 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path | None = None, *, worke
         Runs submitted at once (default twice the workers' threads).
     flush_seconds
         ``results.parquet`` is rewritten at most this often while runs finish (seconds).
+    connect_timeout_s
+        Seconds to wait for ``scheduler`` and its first worker.
 
     Raises
     ------
@@ -219,18 +232,6 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path | None = None, *, worke
     results = ResultsTable(out / RESULTS, schema, flush_seconds=flush_seconds)
     if resume:
         results.load_existing()
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        design_table(design).to_parquet(out / DESIGN, index=False)
-        record = {
-            "format": FORMAT, "status": "running", "citymodel_version": __version__,
-            "spec_file": str(spec_path.resolve()), "spec": spec.raw, "plan": spec.to_json(),
-            "base_config": _json_normal(base.to_dict()),
-            "design": {"name": design.name, "points": len(design), "replicates": spec.replicates,
-                       "runs": total, "sampler_seed": design.seed},
-            "columns": schema.names, "map": {"source": spec.map, "checksum": None},
-            "started_utc": _utc_now(), "sessions": [],
-        }
     if resume and len(results) == total:  # nothing left to run: no cluster needed
         if record.get("status") != "completed":
             record.update(status="completed", updated_utc=_utc_now(), finished_utc=_utc_now(),
@@ -238,13 +239,26 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path | None = None, *, worke
             write_json_atomic(out / SWEEP_JSON, record)
         return SweepOutcome(out_dir=out, spec=spec, total_runs=total, counts=results.counts(), report=RunReport(),
                             workers=0)
-    with dask_client(workers, scheduler) as client:
+    # the folder is created only once the workers have the map: a bad --scheduler or map leaves nothing
+    with dask_client(workers, scheduler, timeout_s=connect_timeout_s) as client:
         cache_name, checksums = prepare_workers(client, [spec.map])
         checksum = checksums.get(spec.map)
         if resume and record["map"].get("checksum") not in (None, checksum):
             msg = (f"--resume {out}: the map {spec.map} changed since the sweep started "
                    f"({record['map']['checksum']} then, {checksum} now)")
             raise CitymodelError(msg)
+        if not resume:
+            _create_out_dir(out)
+            design_table(design).to_parquet(out / DESIGN, index=False)
+            record = {
+                "format": FORMAT, "status": "running", "citymodel_version": __version__,
+                "spec_file": str(spec_path.resolve()), "spec": spec.raw, "plan": spec.to_json(),
+                "base_config": _json_normal(base.to_dict()),
+                "design": {"name": design.name, "points": len(design), "replicates": spec.replicates,
+                           "runs": total, "sampler_seed": design.seed},
+                "columns": schema.names, "map": {"source": spec.map, "checksum": checksum},
+                "started_utc": _utc_now(), "sessions": [],
+            }
         n_workers = len(client.scheduler_info()["workers"])
         session = {"started_utc": _utc_now(), "scheduler": scheduler or "local", "workers": n_workers,
                    "threads": total_threads(client), "resumed_with_rows": len(results)}
