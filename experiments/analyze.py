@@ -114,6 +114,13 @@ def _usable(y: np.ndarray, output: str, what: str, notes: list[str]) -> bool:
     return True
 
 
+def _note_warnings(caught: list[warnings.WarningMessage], what: str, notes: list[str]) -> None:
+    """SALib's warnings (e.g. constant values in a subset of the sample) as one note each."""
+    for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught
+                                 if not issubclass(w.category, DeprecationWarning)):
+        notes.append(f"{what}: SALib warns: {message}")
+
+
 def sobol_indices(design: Design, means: dict[str, np.ndarray], notes: list[str]) -> pd.DataFrame:
     """First-order and total Sobol' indices (SALib ``sobol.analyze``) of each output."""
     from SALib.analyze import sobol
@@ -123,10 +130,11 @@ def sobol_indices(design: Design, means: dict[str, np.ndarray], notes: list[str]
     for output, y in means.items():
         if not _usable(y, output, "Sobol indices", notes):
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             res = sobol.analyze(problem, y, calc_second_order=design.second_order, conf_level=CONFIDENCE,
                                 seed=design.seed)
+        _note_warnings(caught, f"Sobol indices of {output}", notes)
         for j, p in enumerate(design.parameters):
             rows.append({"output": output, "parameter": p.name, "S1": res["S1"][j], "S1_conf": res["S1_conf"][j],
                          "ST": res["ST"][j], "ST_conf": res["ST_conf"][j]})
@@ -142,10 +150,11 @@ def morris_indices(design: Design, means: dict[str, np.ndarray], notes: list[str
     for output, y in means.items():
         if not _usable(y, output, "Morris indices", notes):
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             res = morris.analyze(problem, design.matrix, y, conf_level=CONFIDENCE, num_levels=design.levels,
                                  seed=design.seed)
+        _note_warnings(caught, f"Morris indices of {output}", notes)
         for j, p in enumerate(design.parameters):
             rows.append({"output": output, "parameter": p.name, "mu": res["mu"][j], "mu_star": res["mu_star"][j],
                          "mu_star_conf": res["mu_star_conf"][j], "sigma": res["sigma"][j]})

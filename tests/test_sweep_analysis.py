@@ -36,6 +36,7 @@ def test_sobol_of_ishigami_matches_the_analytic_indices() -> None:
     x = design.matrix
     y = np.sin(x[:, 0]) + 7.0 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0])
     analysis = analyze_results(_results(design, y), design, ["y"])
+    assert analysis.notes == []
     indices = analysis.indices.set_index("parameter").loc[["x1", "x2", "x3"]]
     # SALib's *_conf is the 95 % bootstrap half-width, 1.96 standard errors. Six indices are
     # tested at once: a family-wise 5 % level (Bonferroni, 0.05 / 6 per index, two-sided)
