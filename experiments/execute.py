@@ -376,3 +376,53 @@ def _exception_of(future) -> BaseException:
         raise
     except BaseException as exc:  # a cancelled future raises instead of returning its error
         return exc
+
+
+def run_task_table(tasks: Sequence[RunTask], outputs: Sequence[str], path, labels: Sequence[tuple[str, Any]], *,
+                   workers: int | None = None, scheduler: str | None = None, map_sources: Sequence[str] = (),
+                   resume: bool = False, progress: Progress | None = None) -> RunReport:
+    """Run ``tasks`` on a new local cluster or on ``scheduler`` into the Parquet table ``path``.
+
+    The whole execution path in one call, for callers other than the sweep (e.g. a
+    policy comparison submitting scenario x replicate tasks with common seeds).
+
+    Parameters
+    ----------
+    tasks
+        The runs; their labels must have exactly the ``labels`` columns.
+    outputs
+        ``summary.json`` key paths to collect.
+    path
+        The results file; with ``resume`` its rows are kept and their runs skipped,
+        otherwise it must not exist (finished results are never overwritten).
+    labels
+        (name, pyarrow type) of the label columns, in order.
+    workers, scheduler
+        As for :func:`dask_client`.
+    map_sources
+        Maps to load on every worker before the first run (default: those of the tasks).
+    resume, progress
+        See :func:`run_tasks`.
+
+    Raises
+    ------
+    CitymodelError
+        An existing file without ``resume``, a file with other columns, an unreachable
+        scheduler or a map that does not load.
+    """
+    from pathlib import Path
+
+    from .results import results_schema
+
+    path = Path(path)
+    if path.exists() and not resume:
+        msg = f"{path}: exists; results are never overwritten (resume, or choose another file)"
+        raise CitymodelError(msg)
+    table = ResultsTable(path, results_schema(labels, outputs))
+    if resume:
+        table.load_existing()
+    sources = list(map_sources) or list(dict.fromkeys(t.config.run.map for t in tasks))
+    with dask_client(workers, scheduler) as client:
+        cache_name, _ = prepare_workers(client, sources)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return run_tasks(client, tasks, outputs, table, cache_name=cache_name, progress=progress)

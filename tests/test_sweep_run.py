@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from citymodel.cli import main
@@ -25,8 +26,7 @@ from citymodel.config import config_from_dict
 from citymodel.errors import CitymodelError
 from citymodel.experiments.config_keys import apply_values
 from citymodel.experiments.designs import design_of, point_values
-from citymodel.experiments.execute import RunTask, dask_client, prepare_workers, run_tasks
-from citymodel.experiments.results import ResultsTable, results_schema
+from citymodel.experiments.execute import RunTask, run_task_table
 from citymodel.experiments.seeds import run_seed
 from citymodel.experiments.spec import load_spec
 from citymodel.experiments.sweep import run_sweep
@@ -173,23 +173,28 @@ def test_loopback_cluster_gives_the_same_table_even_when_a_worker_dies(
 
 
 def test_a_failing_run_is_recorded_and_the_others_go_on(loopback_cluster, tmp_path: Path) -> None:
+    """Through the generic entry point other callers use (labels of their own, Config objects)."""
     address, _ = loopback_cluster
     good = config_from_dict({"run": {"citizens": 200, "days": 1.0, "seed": 5}})
     broken = config_from_dict({"run": {"citizens": 200, "days": 1.0, "seed": 6}})
     broken.needs.products = {"furniture": {"machine": "cnc_router"}}  # unvalidated: the model cannot run it
     outputs = ["utilization.overall"]
-    table = ResultsTable(tmp_path / "results.parquet", results_schema([("name", __import__("pyarrow").string())],
-                                                                      outputs))
-    tasks = [RunTask(0, broken, {"name": "broken"}), RunTask(1, good, {"name": "good"})]
-    with dask_client(scheduler=address) as client:
-        cache, _ = prepare_workers(client, ["default"])
-        report = run_tasks(client, tasks, outputs, table, cache_name=cache)
-    rows = pd.read_parquet(tmp_path / "results.parquet")
+    tasks = [RunTask(0, broken, {"scenario": "broken"}), RunTask(1, good, {"scenario": "good"})]
+    path = tmp_path / "compare" / "results.parquet"
+    report = run_task_table(tasks, outputs, path, [("scenario", pa.string())], scheduler=address)
+    rows = pd.read_parquet(path)
     assert (report.ok, report.failed) == (1, 1)
+    assert list(rows.columns) == ["run", "scenario", "seed", "utilization.overall", "wall_time_s", "status", "error"]
     assert list(rows["status"]) == ["failed", "ok"]
     assert "needs.products" in rows["error"][0] and "\n" not in rows["error"][0]
     assert math.isnan(rows["utilization.overall"][0]) and rows["utilization.overall"][1] >= 0
     assert rows["seed"].tolist() == [6, 5]
+    with pytest.raises(CitymodelError, match="never overwritten"):
+        run_task_table(tasks, outputs, path, [("scenario", pa.string())], scheduler=address)
+    # resume with every row present: nothing runs again
+    again = run_task_table(tasks, outputs, path, [("scenario", pa.string())], scheduler=address, resume=True)
+    assert again.submitted == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(path), rows)
 
 
 def test_unreachable_scheduler_is_one_line_and_leaves_no_folder(spec_file: Path, tmp_path: Path) -> None:
