@@ -1,4 +1,4 @@
-"""The ``citymodel`` command line: run, map info, validate, report, bench, params.
+"""The ``citymodel`` command line: run, map info, validate, report, bench, params, sweep, analyze.
 
 Every user mistake (a missing file, a bad option value, an unknown parameter)
 ends the command with one line on stderr and a non-zero exit code; ``citymodel
@@ -408,6 +408,49 @@ def parameters_markdown(rows: list[dict[str, str]]) -> str:
         cells = [r["name"], f"`{r['default']}`", r["unit"], r["source"], r["doc"]]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- sweep, analyze
+@app.command()
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML): [sweep], [base], [parameters]; "
+                                         "see docs/sweeps.md.")],
+    workers: Annotated[int | None, typer.Option(help="Worker processes of the local Dask cluster "
+                                                "(default: the number of cores).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler, "
+                                                  "e.g. tcp://10.0.0.5:8786, instead of a local cluster.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Sweep folder to create (must not exist or be "
+                                                 "empty). Default: sweeps/<spec name>-<UTC time>.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the sweep in --out: run only the runs "
+                                         "without results (the spec must be the same).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run a parameter sweep (grid, lhs, sobol or morris design x replicates) on Dask into a
+    sweep folder: sweep.json, design.parquet, results.parquet (one row per run)."""
+    from citymodel.experiments.console import print_sweep_outcome, run_progress
+    from citymodel.experiments.sweep import SweepInterrupted, run_sweep
+
+    try:
+        with contextlib.nullcontext(None) if quiet else run_progress(err) as progress:
+            outcome = run_sweep(spec, out_dir, workers=workers, scheduler=scheduler, resume=resume,
+                                progress=progress)
+    except SweepInterrupted as stop:
+        err.print(f"citymodel sweep: interrupted; {stop.rows} of {stop.total} runs are saved in {stop.out_dir} "
+                  f"(continue with --resume --out {stop.out_dir})", soft_wrap=True)
+        raise typer.Exit(130) from None
+    print_sweep_outcome(out, outcome)
+
+
+@app.command()
+def analyze(
+    sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder written by `citymodel sweep`.")],
+) -> None:
+    """Means and 95 % intervals per point; Sobol (S1, ST) or Morris (mu*, sigma) indices; PNG
+    plots of each output against each parameter: written to SWEEP_DIR/analysis/."""
+    from citymodel.experiments.analyze import analyze_sweep
+    from citymodel.experiments.console import print_analysis
+
+    print_analysis(out, analyze_sweep(sweep_dir))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1053,7 +1053,7 @@ def access_detail(
         ``access_by_machine_by_income_quintile`` {machine: [share q1..q5]};
         ``access_need_weighted_by_income_quintile`` (mean share of a citizen's needs whose machine
         is within the threshold); ``access_curve_minutes`` and
-        ``access_curve_by_income_quintile`` (one list per minute value: share within that walk).
+        ``access_curve_by_income_quintile`` {minutes: [share within that walk, q1..q5]}.
     """
     _require(agents, "agents", ["income_quintile", "walk_time_to_workshop_s"])
     quintile = agents["income_quintile"]
@@ -1067,7 +1067,7 @@ def access_detail(
             for m in sorted(machines)
         },
         "access_curve_minutes": minutes,
-        "access_curve_by_income_quintile": [_share_by_quintile(walk <= m * 60.0, quintile) for m in minutes],
+        "access_curve_by_income_quintile": {f"{m:g}": _share_by_quintile(walk <= m * 60.0, quintile) for m in minutes},
     }
     if "access_need_share" in agents.columns:
         grouped = agents["access_need_share"].astype(float).groupby(quintile.to_numpy()).mean()

@@ -1,0 +1,1 @@
+"""Experiments on the model: parameter sweeps on Dask (spec, designs, seeds, runner, results, analysis)."""
