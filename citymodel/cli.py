@@ -381,9 +381,9 @@ def params(
 
 def parameters_markdown(rows: list[dict[str, str]]) -> str:
     """The parameter table as Markdown (``docs/parameters.md`` is generated from this)."""
-    lines = ["| parameter | default | unit | source | meaning |", "|---|---|---|---|---|"]
+    lines = ["| parameter | default | unit | allowed | source | meaning |", "|---|---|---|---|---|---|"]
     for r in rows:
-        cells = [r["name"], f"`{r['default']}`", r["unit"], r["source"], r["doc"]]
+        cells = [r["name"], f"`{r['default']}`", r["unit"], r.get("allowed", ""), r["source"], r["doc"]]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
