@@ -91,6 +91,7 @@ def run(
     if zones is not None:
         overrides.append(f"population.zones_file={json.dumps(str(zones))}")
     cfg = build_config(config, overrides, map_source, citizens, days, seed)
+    quiet = quiet or not err.is_terminal  # no progress bar in logs: stderr keeps only message lines
     baseline_summary = read_baseline(baseline) if baseline is not None else None
     folder = out_dir if out_dir is not None else default_run_dir(Path("runs"), cfg.run.seed)
     from citymodel.maps import load_city
@@ -395,18 +396,32 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     if debug:  # accept --debug anywhere on the line, as a global option
         args = ["--debug", *(a for a in args if a != "--debug")]
+    from citymodel import interrupts
+    from citymodel.cli_messages import interrupted_line, one_line_warnings
+
+    interrupts.reset()
+    with interrupts.stop_signals_raise(), one_line_warnings():
+        code = _run_app(args, debug)
+    if code == 130 or interrupts.received() is not None:  # typer turns KeyboardInterrupt into exit code 130
+        sys.stderr.write(interrupted_line(interrupts.received()))
+        code = interrupts.exit_code(interrupts.received())
+    return _exit(code, argv)
+
+
+def _run_app(args: list[str], debug: bool) -> int:
+    """Run the typer app; user errors become one stderr line and exit code 2."""
     try:
         code = app(args=args, prog_name="citymodel", standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
-    except typer.Abort:
+    except typer.Abort:  # end of input at a prompt
         sys.stderr.write("citymodel: aborted\n")
-        code = 130
+        code = 1
     except TyperException as exc:  # usage errors: bad option values, unknown options
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
             sys.stdout.write(ctx.get_help() + "\n")
-            return _exit(0, argv)
+            return 0
         command = ctx.command_path if ctx is not None else "citymodel"
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         message = " ".join(str(message).split())
@@ -418,9 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"citymodel: error: {exc}\n")
         code = EXIT_USER_ERROR
     except KeyboardInterrupt:
-        sys.stderr.write("citymodel: interrupted\n")
         code = 130
-    return _exit(code, argv)
+    return int(code or 0)
 
 
 def _exit(code, argv: list[str] | None) -> int:

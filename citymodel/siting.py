@@ -5,6 +5,7 @@ Rules (also written into every run's ``summary.json`` under ``placement``):
 - Public workshops: one per library, school, community centre, youth centre,
   shopping centre and makerspace POI, at most ``facilities.max_per_kind`` of each
   kind (those nearest the map centre).
+  A map with none of these POIs says so in the run's notes.
 - Makerspace missing: ``facilities.makerspaces_if_missing`` placed at the craft
   POIs nearest the centre, else at the walk-graph nodes nearest the centre.
 - Professional makers: at craft POIs nearest the centre, then industrial POIs,
@@ -95,6 +96,9 @@ def choose_sites(city, facilities_cfg, rng: np.random.Generator) -> tuple[list[S
     sites: list[Site] = []
     for kind in PUBLIC_WORKSHOP_KINDS:
         sites += _poi_sites(pois, kind, facilities_cfg.max_per_kind, centre)
+    if not pois["kind"].isin(PUBLIC_WORKSHOP_KINDS).any():
+        notes.append(f"no public-workshop POI on the map ({', '.join(PUBLIC_WORKSHOP_KINDS)}): "
+                     "public workshops come only from the makerspace fallback (facilities.makerspaces_if_missing)")
     if not (pois["kind"] == "makerspace").any() and facilities_cfg.makerspaces_if_missing > 0:
         fallback = _poi_sites(pois, "craft", facilities_cfg.makerspaces_if_missing, centre, label="makerspace")
         if fallback:

@@ -11,7 +11,11 @@ Two formats are read:
   ``imd_decile``; each home takes the area of the nearest point.
 
 A home inside no polygon takes the polygon whose centroid is nearest (counted
-and reported). Within an area, incomes vary: with ``income`` the citizen draws
+and reported). A zones file that misses the map altogether — no home inside any
+polygon, or (CSV) no zone point within :data:`MAX_POINT_DISTANCE_M` of any
+home — is refused with one line (a file of another city, or lon/lat swapped).
+
+Within an area, incomes vary: with ``income`` the citizen draws
 ``income * lognormal(0, within_sigma)`` (mean-preserving); with a decile ``d``
 the citizen draws a quantile ``u`` uniformly in ``((d-1)/10, d/10]`` of the
 city-wide lognormal income distribution (median and sigma from the
@@ -33,6 +37,9 @@ from scipy.stats import norm
 from citymodel.errors import ConfigError
 
 INCOME_FIELDS = ("income",)
+MAX_POINT_DISTANCE_M = 10_000.0
+"""A CSV zones file whose points are all farther than this from every home misses the map (metres)."""
+EARTH_RADIUS_M = 6_371_000.0
 DECILE_FIELDS = ("decile", "imd_decile")
 
 
@@ -91,7 +98,7 @@ def _value(props: dict, where: str) -> tuple[float, int]:
                 income = float(props[key])
             except (TypeError, ValueError):
                 raise ConfigError(f"{where}: '{key}' = {props[key]!r}, expected a number (£/year)") from None
-            if not income > 0:
+            if not (income > 0 and np.isfinite(income)):
                 raise ConfigError(f"{where}: '{key}' = {props[key]!r}, expected a positive income (£/year)")
             return income, 0
     for key in DECILE_FIELDS:
@@ -130,11 +137,18 @@ def _rings(geometry: dict, where: str) -> list[np.ndarray]:
     return rings
 
 
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def read_zones(path: str | Path) -> Zones:
     """Read a GeoJSON or CSV zones file; one-line :class:`ConfigError` naming the file on bad input."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise ConfigError(f"zones file {path}: not found (expected a .geojson or .csv file)")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"zones file {path}: is empty (0 bytes), expected GeoJSON or CSV zones")
     suffix = path.suffix.lower()
     if suffix in (".geojson", ".json"):
         return _read_geojson(path)
@@ -149,13 +163,18 @@ def _read_geojson(path: Path) -> Zones:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"zones file {path}: not valid JSON ({exc})") from None
     features = data.get("features") if isinstance(data, dict) else None
-    if not features:
+    if not features or not isinstance(features, list):
         raise ConfigError(f"zones file {path}: expected a GeoJSON FeatureCollection with features")
     polygons, points, incomes, deciles = [], [], [], []
     for i, feature in enumerate(features):
         where = f"zones file {path}, feature {i}"
+        if not isinstance(feature, dict):
+            raise ConfigError(f"{where}: {type(feature).__name__} {_short(feature)}, expected a GeoJSON Feature object")
+        properties = feature.get("properties") or {}
+        if not isinstance(properties, dict):
+            raise ConfigError(f"{where}: properties = {_short(properties)}, expected an object with income or decile")
         rings = _rings(feature.get("geometry") or {}, where)
-        income, decile = _value(feature.get("properties") or {}, where)
+        income, decile = _value(properties, where)
         polygons.append(rings)
         points.append(rings[0].mean(axis=0))
         incomes.append(income)
@@ -192,7 +211,13 @@ def incomes_from_zones(zones: Zones, lon: np.ndarray, lat: np.ndarray, median: f
     """Draw each citizen's income (£/year) from the zone of its home.
 
     Returns (income, zone index, homes outside every polygon).
+
+    Raises
+    ------
+    ConfigError
+        If the zones miss the map (see :func:`check_zones_cover`).
     """
+    check_zones_cover(zones, lon, lat)
     zone, outside = zones.locate(lon, lat)
     n = len(zone)
     income = np.empty(n)
@@ -206,3 +231,47 @@ def incomes_from_zones(zones: Zones, lon: np.ndarray, lat: np.ndarray, median: f
     noise = rng.lognormal(-within_sigma**2 / 2, within_sigma, size=int((~by_decile).sum()))
     income[~by_decile] = mean * noise
     return income, zone, outside
+
+
+def _span(lon: np.ndarray, lat: np.ndarray) -> str:
+    return f"lon {np.min(lon):.4f}..{np.max(lon):.4f}, lat {np.min(lat):.4f}..{np.max(lat):.4f}"
+
+
+def check_zones_cover(zones: Zones, lon: np.ndarray, lat: np.ndarray) -> None:
+    """Refuse zones that miss the map: no home inside any polygon, or (CSV) no point near any home.
+
+    Parameters
+    ----------
+    zones
+        The zones read from a file.
+    lon, lat
+        Home locations (degrees, WGS84).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the zones file, where its areas are and where the map's homes are.
+    """
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if lon.size == 0:
+        return
+    if zones.polygons is not None:
+        xy = np.column_stack([lon, lat])
+        if any(PolygonPath(ring).contains_points(xy).any() for rings in zones.polygons for ring in rings):
+            return
+        rings = np.concatenate([ring for rings in zones.polygons for ring in rings])
+        what, where = f"its {len(zones)} areas contain none of the map's homes", _span(rings[:, 0], rings[:, 1])
+    else:
+        # distance from each home to the nearest zone point, equirectangular (metres)
+        lat0 = np.radians(np.mean(lat))
+        scale = np.array([EARTH_RADIUS_M * np.cos(lat0), EARTH_RADIUS_M]) * np.pi / 180
+        pts = zones.points * scale
+        dist, _ = cKDTree(pts).query(np.column_stack([lon, lat]) * scale)
+        if np.min(dist) <= MAX_POINT_DISTANCE_M:
+            return
+        what = (f"its {len(zones)} points are all more than {MAX_POINT_DISTANCE_M / 1000:g} km "
+                f"from the map's homes (nearest {np.min(dist) / 1000:,.0f} km)")
+        where = _span(zones.points[:, 0], zones.points[:, 1])
+    msg = (f"zones file {zones.name}: {what}; the zones span {where}, the homes {_span(lon, lat)}; "
+           "expected zones of the mapped city in lon/lat (WGS84) degrees (lon and lat swapped?)")
+    raise ConfigError(msg)

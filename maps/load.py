@@ -10,6 +10,7 @@ import pandas as pd
 
 from citymodel.errors import MapError
 
+from .checks import warn_if_fragmented
 from .city import ATTRIBUTION, City
 from .graph_build import BASE_MODES, StreetNetwork, build_network, mode_nodes
 from .graphml_io import GRAPHML_SUFFIXES, is_graphml, read_city_graphml
@@ -92,6 +93,7 @@ def city_from_graphml(path: Path, source: str) -> City:
     """Load a City from the project's GraphML format."""
     net, pois, meta = read_city_graphml(path)
     _require_walk(net, source)
+    warn_if_fragmented(net, source)
     metadata = {k: meta.get(k, "") for k in ("source", "source_file", "source_sha256",
                                              "created_by")}
     return City(source=source, name=meta.get("name") or _stem(path),
@@ -108,6 +110,7 @@ def city_from_osm(path: Path, name: str | None = None) -> City:
         raise MapError(msg)
     net = build_network(extract.ways)
     _require_walk(net, str(path))
+    warn_if_fragmented(net, str(path))
     sha = file_sha256(path)
     pois = attach_pois_to_graphs(poi_table(extract.features), net)
     return City(source=str(path), name=name or _stem(path), checksum=f"sha256:{sha}",
