@@ -6,7 +6,9 @@ the process's resident memory (psutil), its growth since the end of the first
 month, and what the run has accumulated by then: orders, trips, ledger rows,
 hourly time-series rows, facilities, queued events, and the bytes held by the
 growing output logs (numpy capacity of the order book, trip log and ledger, the
-ledger's party strings and the hourly rows). ``--trace`` also runs tracemalloc
+ledger's party strings and the hourly rows) and by the delivery-leg tables (a
+row per facility: they grow as citizens become makers); "unexplained" is the
+RSS growth minus the growth of both. ``--trace`` also runs tracemalloc
 and prints the source lines whose live allocations grew most between the first
 and the last month (slower). Usage::
 
@@ -55,10 +57,21 @@ def _list_of_str_bytes(items: list[str]) -> int:
     return sys.getsizeof(items) + sum(seen.values())
 
 
+def _rows_bytes(rows: list[dict]) -> int:
+    """A list of same-shaped dicts: the list plus rows x the last row's size with its keys and values (bytes).
+
+    Estimated from one row so that measuring allocates nothing that would show in RSS.
+    """
+    if not rows:
+        return sys.getsizeof(rows)
+    last = rows[-1]
+    one = sys.getsizeof(last) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in last.items())
+    return sys.getsizeof(rows) + len(rows) * one
+
+
 def log_bytes(model) -> dict[str, int]:
     """Bytes held by the output logs that grow with the run (numpy buffers and Python objects)."""
-    rows = model.timeseries_rows
-    row_bytes = sys.getsizeof(rows) + sum(sys.getsizeof(r) for r in rows)
+    row_bytes = _rows_bytes(model.timeseries_rows)
     return {
         "orders": _table_bytes(model.orders.t),
         "trips": _table_bytes(model.trips.t),
@@ -66,6 +79,13 @@ def log_bytes(model) -> dict[str, int]:
         + _list_of_str_bytes(model.ledger._payee),
         "timeseries_rows": row_bytes,
     }
+
+
+def delivery_table_bytes(model) -> int:
+    """Bytes of the delivery-leg tables, one row per facility origin (they grow as citizens become makers)."""
+    travel = getattr(model, "travel", None)
+    arrays = [getattr(travel, name, None) for name in ("_d_time", "_d_dist", "_d_time_by_home")]
+    return sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
 
 
 def measure(citizens: int, days: float, seed: int, trace: bool = False, top: int = 10,
@@ -98,12 +118,14 @@ def measure(citizens: int, days: float, seed: int, trace: bool = False, top: int
             "orders": len(model.orders), "trips": len(model.trips), "ledger_rows": len(model.ledger._payer),
             "timeseries_rows": len(model.timeseries_rows), "facilities": len(model.facilities),
             "queued_events": len(model.events), "log_mib": round(sum(logs.values()) / MIB, 1),
+            "delivery_tables_mib": round(delivery_table_bytes(model) / MIB, 1),
             **{f"{k}_mib": round(v / MIB, 2) for k, v in logs.items()},
             "elapsed_s": round(time.perf_counter() - t0, 2),
         }
-        row["growth_mib"] = round(row["rss_mib"] - (rows[0]["rss_mib"] if rows else row["rss_mib"]), 1)
-        row["growth_minus_logs_mib"] = round(row["growth_mib"] - (row["log_mib"] - (rows[0]["log_mib"] if rows
-                                                                                     else row["log_mib"])), 1)
+        first = rows[0] if rows else row
+        row["growth_mib"] = round(row["rss_mib"] - first["rss_mib"], 1)
+        explained = (row["log_mib"] - first["log_mib"]) + (row["delivery_tables_mib"] - first["delivery_tables_mib"])
+        row["unexplained_mib"] = round(row["growth_mib"] - explained, 1)
         rows.append(row)
         if trace and ends[hour] in (1, max(ends.values())):
             gc.collect()
@@ -125,8 +147,8 @@ def measure(citizens: int, days: float, seed: int, trace: bool = False, top: int
     return result
 
 
-COLUMNS = ("month", "day", "rss_mib", "growth_mib", "log_mib", "growth_minus_logs_mib", "orders", "trips",
-           "ledger_rows", "timeseries_rows", "facilities", "queued_events", "elapsed_s")
+COLUMNS = ("month", "day", "rss_mib", "growth_mib", "log_mib", "delivery_tables_mib", "unexplained_mib", "orders",
+           "trips", "ledger_rows", "timeseries_rows", "facilities", "queued_events", "elapsed_s")
 
 
 def format_table(result: dict) -> str:
@@ -157,8 +179,10 @@ def main() -> None:
             print(json.dumps(row), flush=True)
         else:
             print(f"month {row['month']:2d} (day {row['day']:3d}): RSS {row['rss_mib']:7.1f} MiB "
-                  f"(+{row['growth_mib']:.1f} since month 1; logs {row['log_mib']:.1f} MiB), "
-                  f"{row['orders']:,} orders, {row['trips']:,} trips", flush=True)
+                  f"({row['growth_mib']:+.1f} since month 1; output logs {row['log_mib']:.1f} MiB, of which "
+                  f"hourly rows {row['timeseries_rows_mib']:.1f}; delivery tables {row['delivery_tables_mib']:.1f} "
+                  f"MiB; unexplained {row['unexplained_mib']:+.1f}), {row['orders']:,} orders, "
+                  f"{row['facilities']:,} facilities", flush=True)
 
     result = measure(args.citizens, args.days, args.seed, args.trace, args.top, emit)
     if args.json:
