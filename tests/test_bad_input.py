@@ -105,6 +105,21 @@ def test_bad_map_file_is_one_line_naming_it(case, tmp_path, osm_clip_variants, c
     assert "expected" in line
 
 
+@pytest.mark.parametrize("damage", ["pois JSON", "stats JSON", "edge length"])
+def test_damaged_citymodel_graphml_is_one_line(damage, clip_city, tmp_path, capsys):
+    text = clip_city.save(tmp_path / "whole.graphml").read_text(encoding="utf-8")
+    if damage == "edge length":
+        bad = text.replace('<data key="e_length">', '<data key="e_length">x', 1)
+    else:
+        key = "g_pois" if damage == "pois JSON" else "g_stats"
+        start = text.index(f'<data key="{key}">') + len(f'<data key="{key}">')
+        bad = text[:start] + "{" + text[start + 5:]
+    path = tmp_path / "damaged.graphml"
+    path.write_text(bad, encoding="utf-8")
+    assert_one_line_error(in_process(capsys, "map", "info", str(path)), str(path),
+                          "is not a readable citymodel GraphML file")
+
+
 def test_bad_map_in_a_run_leaves_no_run_folder(tmp_path, osm_clip_variants):
     bad = _truncated(osm_clip_variants[".osm.bz2"], tmp_path / "cut.osm.bz2")
     out = tmp_path / "run"
