@@ -87,6 +87,9 @@ BAD_MAPS = {
     "random bytes .osm.pbf": ("noise.osm.pbf", lambda p, v: p.write_bytes(random.Random(16).randbytes(4096)) or p,
                               "not a readable OSM file"),
     "no usable streets": ("motorway.osm", lambda p, v: _no_streets(p), "no streets usable by mode 'walk'"),
+    "malformed coordinate": ("coords.osm", lambda p, v: p.write_text(
+        '<?xml version="1.0"?><osm version="0.6"><node id="1" lat="60.1.7" lon="24.94"/></osm>') or p,
+        "not a readable OSM file"),
 }
 
 
