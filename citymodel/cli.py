@@ -137,9 +137,16 @@ def read_baseline(run_dir: Path) -> dict:
     if not path.is_file():
         raise CitymodelError(f"--baseline {run_dir}: no summary.json there (expected a finished run folder)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CitymodelError(f"--baseline {path}: not valid JSON ({exc.msg})") from None
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CitymodelError(f"--baseline {path}: not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    for section, key in (("economics", "public_spend"), ("inclusion", "participants")):
+        value = (summary.get(section) or {}).get(key) if isinstance(summary, dict) else None
+        if not isinstance(summary, dict) or not isinstance(summary.get(section), dict) or not (
+                value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))):
+            raise CitymodelError(f"--baseline {path}: {section}.{key} = {value!r}, expected a number "
+                                 "(a summary.json written by `citymodel run`)")
+    return summary
 
 
 def _run_with_progress(cfg, folder: Path, city, quiet: bool, baseline: dict | None = None):

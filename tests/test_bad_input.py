@@ -240,6 +240,19 @@ def test_malformed_zones_files_are_one_line(tmp_path, name, text, words, capsys)
     assert_one_line_error(proc, str(path), words)
 
 
+# --------------------------------------------------------------------------- baseline
+@pytest.mark.parametrize("text", ["[1, 2]", '{"economics": {"public_spend": "x"}, "inclusion": {"participants": 3}}',
+                                  '{"run": {}}', "not json"])
+def test_a_baseline_that_is_not_a_run_summary_is_one_line(text, tmp_path, capsys):
+    folder = tmp_path / "baseline"
+    folder.mkdir()
+    (folder / "summary.json").write_text(text)
+    proc = in_process(capsys, "run", "--baseline", str(folder), "--citizens", "50", "--days", "0.1",
+                      "--out", str(tmp_path / "run"))
+    assert_one_line_error(proc, f"--baseline {folder / 'summary.json'}")
+    assert not (tmp_path / "run").exists()
+
+
 # --------------------------------------------------------------------------- config
 def test_unknown_config_field_suggests_the_nearest(tmp_path):
     proc = citymodel("run", "--set", "adoption.bass_qq=0.5")
