@@ -147,7 +147,11 @@ class RunFolder:
     """
 
     def __init__(self, path: Path) -> None:
-        path = Path(path).expanduser()
+        path = Path(os.path.abspath(Path(path).expanduser()))
+        if Path.cwd() == path or path in Path.cwd().parents:
+            msg = (f"output folder {path} is the current folder (or contains it); a run folder is created "
+                   "whole when the run completes, so pass a new folder, e.g. --out runs/my-run")
+            raise CitymodelError(msg)
         _refuse_existing(path)
         partial = partial_dir(path)
         try:

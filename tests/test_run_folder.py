@@ -182,3 +182,12 @@ def test_run_folder_keeps_its_public_api(tmp_path, default_city):
     folder.finish("interrupted")
     assert folder.path == folder.partial_path and not (tmp_path / "x").exists()
     assert json.loads((folder.path / MANIFEST).read_text())["status"] == "interrupted"
+
+
+def test_the_current_folder_is_refused_as_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for out in (".", str(tmp_path.parent)):
+        with pytest.raises(CitymodelError, match="is the current folder") as err:
+            RunFolder(Path(out))
+        assert "\n" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []
