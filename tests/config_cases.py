@@ -100,6 +100,8 @@ def invalid_values(case: FieldCase) -> list[tuple[str, Any]]:
     elif kind == "list":
         bad += [("not a list", 3), ("a list of text", ["a"])]
         bad += [(f"an item out of range {v!r}", [v]) for v in outside(rng, case.item_kind)]
+    elif kind == "dict":
+        bad += [("not a table", 3), ("a list", [1])]
     return bad
 
 
