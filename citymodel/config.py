@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from citymodel.errors import ConfigError
+from citymodel.paths import user_path
 from citymodel.ranges import (
     Range,
     check_value,
@@ -66,7 +67,7 @@ def _r(ge: float | None = None, gt: float | None = None, le: float | None = None
 
 def _existing_file(name: str, value: str) -> None:
     """An empty path (not used) or an existing file."""
-    if value and not Path(value).expanduser().is_file():
+    if value and not user_path(value).is_file():
         fail(name, value, "an existing .geojson or .csv file")
 
 
@@ -478,7 +479,7 @@ def config_from_dict(data: dict[str, Any], base: Config | None = None) -> Config
 
 def load_config(path: str | Path, base: Config | None = None) -> Config:
     """Load a TOML configuration file; unknown or ill-typed fields are one-line errors."""
-    path = Path(path).expanduser()
+    path = user_path(path)
     if not path.exists():
         msg = f"config file {path}: not found (expected a TOML file)"
         raise ConfigError(msg)

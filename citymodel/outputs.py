@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 from citymodel import __version__, interrupts
 from citymodel.config import Config, config_to_toml
 from citymodel.errors import CitymodelError
+from citymodel.paths import user_path
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
@@ -147,7 +148,7 @@ class RunFolder:
     """
 
     def __init__(self, path: Path) -> None:
-        path = Path(os.path.abspath(Path(path).expanduser()))
+        path = Path(os.path.abspath(user_path(path)))
         if Path.cwd() == path or path in Path.cwd().parents:
             msg = (f"output folder {path} is the current folder (or contains it); a run folder is created "
                    "whole when the run completes, so pass a new folder, e.g. --out runs/my-run")

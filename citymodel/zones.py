@@ -35,6 +35,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import norm
 
 from citymodel.errors import ConfigError
+from citymodel.paths import user_path
 
 INCOME_FIELDS = ("income",)
 MAX_POINT_DISTANCE_M = 10_000.0
@@ -144,7 +145,7 @@ def _short(value: object) -> str:
 
 def read_zones(path: str | Path) -> Zones:
     """Read a GeoJSON or CSV zones file; one-line :class:`ConfigError` naming the file on bad input."""
-    path = Path(path).expanduser()
+    path = user_path(path)
     if not path.is_file():
         raise ConfigError(f"zones file {path}: not found (expected a .geojson or .csv file)")
     if path.stat().st_size == 0:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from citymodel.errors import MapError
+from citymodel.paths import user_path
 
 from .checks import warn_if_fragmented
 from .city import ATTRIBUTION, City
@@ -56,7 +57,7 @@ def load_city(source: str | Path = "default") -> City:
         from .places import load_place  # osmnx download code, loaded lazily
 
         return load_place(text.removeprefix("place:").strip())
-    return city_from_file(Path(text).expanduser())
+    return city_from_file(user_path(text))
 
 
 def city_from_file(path: Path) -> City:

@@ -123,6 +123,13 @@ def test_damaged_citymodel_graphml_is_one_line(damage, clip_city, tmp_path, caps
                           "is not a readable citymodel GraphML file")
 
 
+@pytest.mark.parametrize("args", [("map", "info", "~nosuchuser/city.osm"), ("run", "--config", "~nosuchuser/c.toml"),
+                                  ("run", "--set", "population.zones_file=~nosuchuser/z.csv"),
+                                  ("report", "~nosuchuser/run")])
+def test_a_home_folder_of_an_unknown_user_is_not_found(args, capsys):
+    assert_one_line_error(in_process(capsys, *args), "~nosuchuser")
+
+
 def test_bad_map_in_a_run_leaves_no_run_folder(tmp_path, osm_clip_variants):
     bad = _truncated(osm_clip_variants[".osm.bz2"], tmp_path / "cut.osm.bz2")
     out = tmp_path / "run"
