@@ -103,6 +103,7 @@ def run(
     if sites is not None:
         overrides.append(f"facilities.sites_file={json.dumps(str(sites))}")
     cfg = build_config(config, overrides, map_source, citizens, days, seed)
+    quiet = quiet or not err.is_terminal  # no progress bar in logs: stderr keeps only message lines
     baseline_summary = read_baseline(baseline) if baseline is not None else None
     folder = out_dir if out_dir is not None else default_run_dir(Path("runs"), cfg.run.seed)
     from citymodel.maps import load_city
@@ -148,9 +149,16 @@ def read_baseline(run_dir: Path) -> dict:
     if not path.is_file():
         raise CitymodelError(f"--baseline {run_dir}: no summary.json there (expected a finished run folder)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CitymodelError(f"--baseline {path}: not valid JSON ({exc.msg})") from None
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CitymodelError(f"--baseline {path}: not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    for section, key in (("economics", "public_spend"), ("inclusion", "participants")):
+        value = (summary.get(section) or {}).get(key) if isinstance(summary, dict) else None
+        if not isinstance(summary, dict) or not isinstance(summary.get(section), dict) or not (
+                value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))):
+            raise CitymodelError(f"--baseline {path}: {section}.{key} = {value!r}, expected a number "
+                                 "(a summary.json written by `citymodel run`)")
+    return summary
 
 
 def _run_with_progress(cfg, folder: Path, city, quiet: bool, baseline: dict | None = None):
@@ -403,9 +411,9 @@ def params(
 
 def parameters_markdown(rows: list[dict[str, str]]) -> str:
     """The parameter table as Markdown (``docs/parameters.md`` is generated from this)."""
-    lines = ["| parameter | default | unit | source | meaning |", "|---|---|---|---|---|"]
+    lines = ["| parameter | default | unit | allowed | source | meaning |", "|---|---|---|---|---|---|"]
     for r in rows:
-        cells = [r["name"], f"`{r['default']}`", r["unit"], r["source"], r["doc"]]
+        cells = [r["name"], f"`{r['default']}`", r["unit"], r.get("allowed", ""), r["source"], r["doc"]]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -460,18 +468,32 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     if debug:  # accept --debug anywhere on the line, as a global option
         args = ["--debug", *(a for a in args if a != "--debug")]
+    from citymodel import interrupts
+    from citymodel.cli_messages import interrupted_line, one_line_warnings
+
+    interrupts.reset()
+    with interrupts.stop_signals_raise(), one_line_warnings():
+        code = _run_app(args, debug)
+    if code == 130 or interrupts.received() is not None:  # typer turns KeyboardInterrupt into exit code 130
+        sys.stderr.write(interrupted_line(interrupts.received()))
+        code = interrupts.exit_code(interrupts.received())
+    return _exit(code, argv)
+
+
+def _run_app(args: list[str], debug: bool) -> int:
+    """Run the typer app; user errors become one stderr line and exit code 2."""
     try:
         code = app(args=args, prog_name="citymodel", standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
-    except typer.Abort:
+    except typer.Abort:  # end of input at a prompt
         sys.stderr.write("citymodel: aborted\n")
-        code = 130
+        code = 1
     except TyperException as exc:  # usage errors: bad option values, unknown options
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
             sys.stdout.write(ctx.get_help() + "\n")
-            return _exit(0, argv)
+            return 0
         command = ctx.command_path if ctx is not None else "citymodel"
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         message = " ".join(str(message).split())
@@ -483,9 +505,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"citymodel: error: {exc}\n")
         code = EXIT_USER_ERROR
     except KeyboardInterrupt:
-        sys.stderr.write("citymodel: interrupted\n")
         code = 130
-    return _exit(code, argv)
+    return int(code or 0)
 
 
 def _exit(code, argv: list[str] | None) -> int:

@@ -13,23 +13,106 @@ Load from TOML with :func:`load_config`; override single values with dotted keys
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from citymodel.errors import ConfigError
+from citymodel.paths import user_path
+from citymodel.ranges import (
+    Range,
+    check_value,
+    fail,
+    kind_of,
+    leaf_names,
+    unknown_field,
+)
 
 ASSUMPTION = "assumption"
 
 
-def _p(default: Any, unit: str, source: str = ASSUMPTION, doc: str = "") -> Any:
-    """A dataclass field with unit, source and description metadata."""
-    meta = {"unit": unit, "source": source, "doc": doc}
+def _p(default: Any, unit: str, source: str = ASSUMPTION, doc: str = "", *,
+       ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None,
+       choices: tuple[str, ...] | None = None, text: str = "", check: Callable[[str, Any], Any] | None = None,
+       record: type | None = None) -> Any:
+    """A dataclass field with unit, source, description and allowed-values metadata.
+
+    ``ge``/``gt``/``le``/``lt`` bound a number (or each item of a list), ``choices``
+    lists the allowed texts, ``text`` replaces the generated description of the
+    range in messages, ``check(name, value)`` checks what a range cannot say,
+    ``record`` is the dataclass each value of a table field must match. The
+    value's type follows the default (see :mod:`citymodel.ranges`).
+    """
+    meta: dict[str, Any] = {"unit": unit, "source": source, "doc": doc,
+                            "range": Range(ge=ge, gt=gt, le=le, lt=lt, choices=choices, text=text)}
+    if check is not None:
+        meta["check"] = check
+    if record is not None:
+        meta["record"] = record
     if isinstance(default, (dict, list, tuple)):
         return field(default_factory=lambda d=default: _copy(d), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def _r(ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None,
+       check: Callable[[str, Any], Any] | None = None) -> Any:
+    """A required field of a record (product, facility kind) with its allowed values."""
+    meta: dict[str, Any] = {"range": Range(ge=ge, gt=gt, le=le, lt=lt)}
+    if check is not None:
+        meta["check"] = check
+    return field(metadata=meta)
+
+
+def _existing_file(name: str, value: str) -> None:
+    """An empty path (not used) or an existing file."""
+    if value and not user_path(value).is_file():
+        fail(name, value, "an existing .geojson or .csv file")
+
+
+def _nonempty(name: str, value: str) -> None:
+    _nonempty_text(name, value, "a map source ('default', a file path or 'place:<name>')")
+
+
+def _nonempty_text(name: str, value: Any, expected: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        fail(name, value, expected)
+
+
+def _hours_list(name: str, value: Any) -> None:
+    for entry in value:
+        parse_hours_entry(entry, name)
+
+
+def _existing_sites_file(name: str, value: str) -> None:
+    """An empty path (not used) or an existing sites file."""
+    if value and not user_path(value).is_file():
+        fail(name, value, "an existing .csv or .geojson file")
+
+
+def _machine_name(name: str, value: Any) -> None:
+    _nonempty_text(name, value, "a machine type, e.g. 3d_printer")
+
+
+def _extra_sites(name: str, value: Any) -> None:
+    """The user's extra sites: a list of tables with lon, lat, kind and optional name, machines, fee_per_hour."""
+    from citymodel.sites import sites_from_config
+
+    sites_from_config(value, None)
+
+
+PROCESS_KEYS = ("quote_hours", "quotes", "booking_days", "dispatch_days")
+
+
+def _processes(name: str, value: Any) -> None:
+    """Each platform process: quote_hours, booking_days, dispatch_days >= 0 and quotes a whole number >= 1."""
+    for process, spec in value.items():
+        if not isinstance(spec, dict) or set(spec) != set(PROCESS_KEYS):
+            fail(f"{name}.{process}", spec, f"a table with the keys {', '.join(PROCESS_KEYS)}")
+        for key in ("quote_hours", "booking_days", "dispatch_days"):
+            check_value(f"{name}.{process}.{key}", spec[key], 0.0, {"range": Range(ge=0)})
+        check_value(f"{name}.{process}.quotes", spec["quotes"], 1, {"range": Range(ge=1)})
 
 
 def _copy(value: Any) -> Any:
@@ -45,58 +128,62 @@ class RunConfig:
     """What to simulate: map, population size, duration and seed."""
 
     map: str = _p("default", "-", doc="map source: 'default' (embedded central Leeds), 'helsinki' (embedded central "
-                  "Helsinki), a .osm/.osm.pbf/.graphml path or 'place:<name>'")
+                  "Helsinki), a .osm/.osm.pbf/.graphml path or 'place:<name>'", check=_nonempty)
     citizens: int = _p(0, "persons", doc="number of citizens; 0 = the map's population: the residents of the zones "
                        "on the map (population x share of each zone's area inside the area the streets cover; "
                        "central Leeds: 45,455, mid-2015), or 10,000 on a map without zones or whose zones carry no "
-                       "population")
-    days: float = _p(30.0, "days", doc="simulated duration")
-    seed: int = _p(42, "-", doc="seed of every random stream of the run")
-    start_weekday: int = _p(0, "0=Monday", doc="weekday of simulated day 0")
+                       "population", ge=0, text="a whole number >= 0 (0 = the map's population)")
+    days: float = _p(30.0, "days", doc="simulated duration",
+        ge=1 / 24 - 1e-9, text="a number of days of at least one simulated hour (>= 1/24 = 0.0417)")
+    seed: int = _p(42, "-", doc="seed of every random stream of the run", ge=0)
+    start_weekday: int = _p(0, "0=Monday", doc="weekday of simulated day 0", ge=0, le=6)
 
 
 @dataclass
 class PopulationConfig:
     """Citizens: income, skills and social ties."""
 
-    income_median: float = _p(34500.0, "£/year", "ONS 2024 median disposable income (PARAMETERS §11)")
-    income_sigma: float = _p(0.60, "log £", "EST from ONS median and Gini 33.1 % (PARAMETERS §11)")
+    income_median: float = _p(34500.0, "£/year", "ONS 2024 median disposable income (PARAMETERS §11)", gt=0)
+    income_sigma: float = _p(0.60, "log £", "EST from ONS median and Gini 33.1 % (PARAMETERS §11)", gt=0)
     income_spatial_correlation: float = _p(
         0.6, "0..1", doc="weight of a smooth spatial field in log income (spatial clustering)"
-    )
-    income_length_scale_m: float = _p(800.0, "m", doc="length scale of the income field")
+    , ge=0, le=1)
+    income_length_scale_m: float = _p(800.0, "m", doc="length scale of the income field", gt=0)
     zones_file: str = _p("", "path", doc="GeoJSON/CSV of areas with population, income (£/year) or deciles "
                          "(1..10, e.g. IMD by LSOA; see citymodel/zones.py); replaces the map's zones; empty: the "
-                         "map's zones, or synthetic spatially clustered income on a map without zones")
+                         "map's zones, or synthetic spatially clustered income on a map without zones",
+                             check=_existing_file)
     use_map_zones: bool = _p(True, "-", doc="use the zones shipped with the map (central Leeds: 40 LSOAs with IMD "
                              "2019 deciles and mid-2015 population) when no zones_file is given")
     homes_by: str = _p("auto", "auto|population|uniform", doc="how citizens are spread over the candidate homes: "
                        "in proportion to zone population (population; an error if the zones carry none), uniformly "
-                       "(uniform), or by population when the zones carry it (auto)")
-    zones_within_sigma: float = _p(0.3, "log £", doc="spread of income within a zone that gives a mean income")
-    skill_mean: float = _p(0.3, "0..1", doc="mean CAD/machine skill")
+                       "(uniform), or by population when the zones carry it (auto)",
+                           choices=("auto", "population", "uniform"))
+    zones_within_sigma: float = _p(0.3, "log £", doc="spread of income within a zone that gives a mean income", ge=0)
+    skill_mean: float = _p(0.3, "0..1", doc="mean CAD/machine skill", ge=0, le=1)
     skill_income_gradient: float = _p(
         0.1, "skill per income SD", doc="skill shift per standard deviation of log income"
     )
-    skill_noise_sd: float = _p(0.15, "skill", doc="standard deviation of individual skill around its income gradient")
-    ties_per_citizen: float = _p(8.0, "ties", doc="mean number of social ties")
-    tie_distance_scale_m: float = _p(600.0, "m", doc="decay length of tie probability with distance")
-    long_range_tie_share: float = _p(0.1, "share", doc="share of ties drawn uniformly across the city")
-    tie_candidates: int = _p(32, "citizens", doc="nearest neighbours among whom local ties are drawn")
+    skill_noise_sd: float = _p(0.15, "skill", doc="standard deviation of individual skill around its income gradient",
+        ge=0)
+    ties_per_citizen: float = _p(8.0, "ties", doc="mean number of social ties", ge=0)
+    tie_distance_scale_m: float = _p(600.0, "m", doc="decay length of tie probability with distance", gt=0)
+    long_range_tie_share: float = _p(0.1, "share", doc="share of ties drawn uniformly across the city", ge=0, le=1)
+    tie_candidates: int = _p(32, "citizens", doc="nearest neighbours among whom local ties are drawn", ge=1)
 
 
 @dataclass
 class ProductConfig:
     """One product category: the machine it needs and its import alternative."""
 
-    machine: str
-    machine_hours: float
-    material_cost: float
-    import_price: float
-    import_lead_days: float
-    needs_per_citizen_year: float
-    personalisation_value: float
-    platform_process: str = "hubs"
+    machine: str = _r(check=lambda name, value: _nonempty_text(name, value, "a machine type, e.g. 3d_printer"))
+    machine_hours: float = _r(gt=0)
+    material_cost: float = _r(ge=0)
+    import_price: float = _r(ge=0)
+    import_lead_days: float = _r(ge=0)
+    needs_per_citizen_year: float = _r(ge=0)
+    personalisation_value: float = _r()
+    platform_process: str = field(default="hubs", metadata={"range": Range()})
 
 
 DEFAULT_PRODUCTS: dict[str, dict[str, Any]] = {
@@ -133,9 +220,9 @@ class NeedsConfig:
         doc="product -> machine, machine_hours (h), material_cost (£), import_price (£), "
         "import_lead_days (days), needs_per_citizen_year (1/year), personalisation_value (utils), "
         "platform_process (a key of platform.processes)",
-    )
-    import_lead_cv: float = _p(0.3, "-", doc="coefficient of variation of the (lognormal) import lead time")
-    machine_time_cv: float = _p(0.3, "-", doc="coefficient of variation of machine time per job (gamma)")
+    record=ProductConfig)
+    import_lead_cv: float = _p(0.3, "-", doc="coefficient of variation of the (lognormal) import lead time", ge=0)
+    machine_time_cv: float = _p(0.3, "-", doc="coefficient of variation of machine time per job (gamma)", gt=0)
 
     def product(self, name: str) -> ProductConfig:
         """The typed record of product ``name``."""
@@ -147,51 +234,54 @@ class AdoptionConfig:
     """Stages unaware -> aware -> prosumer -> maker."""
 
     bass_p: float = _p(0.005, "1/year", "home 3D printer EST 0.002-0.01 (PARAMETERS §1); range 0.002-0.01",
-                       doc="innovation: hazard of becoming aware without influence")
+                       doc="innovation: hazard of becoming aware without influence", ge=0)
     bass_q: float = _p(0.38, "1/year", "Sultan, Farley & Lehmann 1990 mean; home printer EST 0.3-0.5 (PARAMETERS §1)",
-                       doc="imitation: hazard per unit (experience-weighted) share of ties who use DM")
+                       doc="imitation: hazard per unit (experience-weighted) share of ties who use DM", ge=0)
     imitation: str = _p("users", "users|aware", doc="who is imitated: ties who have used DM, weighted by their "
-                        "experience ('users'), or every aware tie as in the Bass model ('aware', validation)")
-    recent_use_days: float = _p(365.0, "days", doc="a platform customer counts as a DM user for this long")
-    initial_aware_share: float = _p(0.10, "share", doc="share aware of DM at day 0")
-    initial_maker_share: float = _p(0.005, "share", "EST 1-3 % households own a printer (PARAMETERS §6)")
+                        "experience ('users'), or every aware tie as in the Bass model ('aware', validation)",
+                            choices=("users", "aware"))
+    recent_use_days: float = _p(365.0, "days", doc="a platform customer counts as a DM user for this long", ge=0)
+    initial_aware_share: float = _p(0.10, "share", doc="share aware of DM at day 0", ge=0, le=1)
+    initial_maker_share: float = _p(0.005, "share", "EST 1-3 % households own a printer (PARAMETERS §6)", ge=0, le=1)
     well_mixed: bool = _p(False, "-", doc="imitation from the whole population instead of ties (validation)")
-    maker_rate: float = _p(2.0, "1/year", doc="rate at which a prosumer weighs up buying a machine")
-    maker_machine: str = _p("3d_printer", "machine", doc="the machine a citizen buys to become a maker")
+    maker_rate: float = _p(2.0, "1/year", doc="rate at which a prosumer weighs up buying a machine", ge=0)
+    maker_machine: str = _p("3d_printer", "machine", doc="the machine a citizen buys to become a maker",
+        check=_machine_name)
     payback_threshold_years: float = _p(2.0, "years", "household payback 4 months-2 years, Wittbrodt et al. 2013 "
-                                        "(PARAMETERS §6)", doc="buy when the expected payback is at most this")
+                                        "(PARAMETERS §6)", doc="buy when the expected payback is at most this", gt=0)
     max_income_share: float = _p(0.05, "share of income", doc="a machine's net cost is at most this share of the "
-                                 "buyer's yearly income")
-    local_radius_m: float = _p(1500.0, "m", doc="radius of the local platform demand and competition a citizen sees")
+                                 "buyer's yearly income", ge=0)
+    local_radius_m: float = _p(1500.0, "m", doc="radius of the local platform demand and competition a citizen sees",
+        gt=0)
     demand_window_days: float = _p(90.0, "days", doc="platform orders of the last this many days form the demand "
-                                   "signal")
+                                   "signal", gt=0)
     machine_running_cost_per_hour: float = _p(0.3, "£/h", "machine-hour cost £0.24/h depreciation, US$0.5-3/h "
-                                              "all-in (PARAMETERS §5); electricity and wear, excl. depreciation")
-    machine_life_years: float = _p(3.0, "years", doc="a home machine's life, for its yearly depreciation")
+                                              "all-in (PARAMETERS §5); electricity and wear, excl. depreciation", ge=0)
+    machine_life_years: float = _p(3.0, "years", doc="a home machine's life, for its yearly depreciation", gt=0)
     exit_window_days: float = _p(180.0, "days", doc="a maker whose earnings over this window do not cover the "
-                                 "machine's costs sells it")
-    resale_share: float = _p(0.3, "share of price", doc="what a maker gets for a machine sold on exit")
-    self_fab_min_skill: float = _p(0.25, "0..1", doc="skill needed to fabricate at a workshop")
-    training_rate: float = _p(2.0, "1/year", doc="training uptake hazard of aware citizens near a workshop")
-    training_skill_gain: float = _p(0.25, "0..1", doc="skill gained per training session")
+                                 "machine's costs sells it", gt=0)
+    resale_share: float = _p(0.3, "share of price", doc="what a maker gets for a machine sold on exit", ge=0, le=1)
+    self_fab_min_skill: float = _p(0.25, "0..1", doc="skill needed to fabricate at a workshop", ge=0, le=1)
+    training_rate: float = _p(2.0, "1/year", doc="training uptake hazard of aware citizens near a workshop", ge=0)
+    training_skill_gain: float = _p(0.25, "0..1", doc="skill gained per training session", ge=0, le=1)
     training_max_walk_min: float = _p(15.0, "min", "15-minute city, Moreno et al. 2021 (PARAMETERS §10)",
-                                      doc="training is taken up by citizens within this walk of a workshop")
+                                      doc="training is taken up by citizens within this walk of a workshop", ge=0)
     lateness_scale_days: float = _p(7.0, "days", doc="satisfaction falls by 1/e per this many days late against "
-                                    "the quote")
-    failure_penalty: float = _p(0.3, "share", doc="satisfaction lost per failed print")
+                                    "the quote", gt=0)
+    failure_penalty: float = _p(0.3, "share", doc="satisfaction lost per failed print", ge=0, le=1)
     experience_weight: float = _p(0.5, "share", doc="weight of the latest order in a citizen's experience "
-                                  "(exponential average of satisfaction)")
+                                  "(exponential average of satisfaction)", ge=0, le=1)
 
 
 @dataclass
 class ChoiceConfig:
     """Multinomial logit over import / platform / self_fabrication (all assumptions)."""
 
-    beta_price: float = _p(0.04, "1/£", doc="price sensitivity at median income")
-    income_elasticity: float = _p(1.0, "-", doc="price sensitivity scales as (median/income)^elasticity")
-    beta_time: float = _p(0.08, "1/day", doc="delivery time sensitivity")
-    beta_travel: float = _p(1.2, "1/hour", doc="own travel time sensitivity")
-    beta_skill: float = _p(1.5, "1/skill", doc="utility of self-fabrication per unit skill")
+    beta_price: float = _p(0.04, "1/£", doc="price sensitivity at median income", ge=0)
+    income_elasticity: float = _p(1.0, "-", doc="price sensitivity scales as (median/income)^elasticity", ge=0)
+    beta_time: float = _p(0.08, "1/day", doc="delivery time sensitivity", ge=0)
+    beta_travel: float = _p(1.2, "1/hour", doc="own travel time sensitivity", ge=0)
+    beta_skill: float = _p(1.5, "1/skill", doc="utility of self-fabrication per unit skill", ge=0)
     asc_platform: float = _p(-0.8, "utils", doc="alternative-specific constant of the platform")
     asc_self_fabrication: float = _p(-1.5, "utils", doc="alternative-specific constant of making it yourself")
 
@@ -200,14 +290,14 @@ class ChoiceConfig:
 class FacilityKindConfig:
     """Machines, hours and prices of one facility kind."""
 
-    machines: dict[str, int]
-    hours: list[list[Any]]
-    fee_per_hour: float
+    machines: dict[str, int] = _r(ge=0)
+    hours: list[list[Any]] = _r(check=_hours_list)
+    fee_per_hour: float = _r(ge=0)
     takes_platform_orders: bool = True
-    batch_size: int = 1
-    setup_hours: float = 0.0
-    batch_min: int = 1
-    batch_wait_hours: float = 0.0
+    batch_size: int = field(default=1, metadata={"range": Range(ge=1)})
+    setup_hours: float = field(default=0.0, metadata={"range": Range(ge=0)})
+    batch_min: int = field(default=1, metadata={"range": Range(ge=1)})
+    batch_wait_hours: float = field(default=0.0, metadata={"range": Range(ge=0)})
 
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -259,20 +349,23 @@ class FacilitiesConfig:
     """Public workshops, makers and mills: kinds, machines, opening hours, fees."""
 
     kinds: dict[str, dict[str, Any]] = _p(DEFAULT_FACILITIES, "see fields", FACILITY_SOURCES,
-                                          doc="kind -> machines (count by type), hours, fee_per_hour (£/h)")
-    max_per_kind: int = _p(12, "facilities", doc="at most this many public workshops of each POI kind")
-    pro_makers: int = _p(4, "facilities", doc="professional makers (Opendesk-type CNC shops) at craft/industrial POIs")
-    textile_mills: int = _p(1, "facilities", doc="3D-weaving mills at industrial POIs")
-    makerspaces_if_missing: int = _p(1, "facilities", doc="makerspaces placed by the fallback rule if the map has none")
+                                          doc="kind -> machines (count by type), hours, fee_per_hour (£/h)",
+                                              record=FacilityKindConfig)
+    max_per_kind: int = _p(12, "facilities", doc="at most this many public workshops of each POI kind", ge=0)
+    pro_makers: int = _p(4, "facilities", doc="professional makers (Opendesk-type CNC shops) at craft/industrial POIs",
+        ge=0)
+    textile_mills: int = _p(1, "facilities", doc="3D-weaving mills at industrial POIs", ge=0)
+    makerspaces_if_missing: int = _p(1, "facilities", doc="makerspaces placed by the fallback rule if the map has none",
+        ge=0)
     machine_prices: dict[str, float] = _p(MACHINE_PRICES, "£", MACHINE_PRICE_SOURCES, doc="price of a machine by type, "
-                                          "paid by a citizen who buys one and by the public budget for workshops")
+                                          "paid by a citizen who buys one and by the public budget for workshops", ge=0)
     poi_sites: bool = _p(True, "-", doc="place public workshops at the map's POIs; false: only at the user's sites "
                          "(sites_file, extra_sites)")
     sites_file: str = _p("", "path", doc="CSV (lon, lat, kind[, name, machines, fee_per_hour]) or GeoJSON points "
-                         "of sites added to the chosen ones (see citymodel/sites.py)")
+                         "of sites added to the chosen ones (see citymodel/sites.py)", check=_existing_sites_file)
     extra_sites: list[dict[str, Any]] = _p([], "sites", doc="sites added to the chosen ones: tables with lon, lat "
                                            "(degrees), kind and optional name, machines (machine type -> count), "
-                                           "fee_per_hour (£/h)")
+                                           "fee_per_hour (£/h)", check=_extra_sites)
 
 
 DEFAULT_PROCESSES: dict[str, dict[str, float]] = {
@@ -292,55 +385,61 @@ PROCESS_SOURCES = (
 class PlatformConfig:
     """The DM platform: matching, commission, royalty and delivery."""
 
-    matching: str = _p("earliest", "nearest|earliest|cheapest", doc="how an order is matched to a facility")
-    royalty_share: float = _p(0.08, "share of price", "Opendesk FAQ: designer royalty 8 % (PARAMETERS §2)")
-    commission: float = _p(0.125, "share of price", "3D Hubs commission 12.5 % (PARAMETERS §3)")
-    delivery_mode: str = _p("cargo_bike", "walk|bike|cargo_bike|van", doc="vehicle that delivers platform orders")
-    delivery_fee: float = _p(4.0, "£", doc="flat local delivery charge")
+    matching: str = _p("earliest", "nearest|earliest|cheapest", doc="how an order is matched to a facility",
+        choices=("nearest", "earliest", "cheapest"))
+    royalty_share: float = _p(0.08, "share of price", "Opendesk FAQ: designer royalty 8 % (PARAMETERS §2)", ge=0, le=1)
+    commission: float = _p(0.125, "share of price", "3D Hubs commission 12.5 % (PARAMETERS §3)", ge=0, le=1)
+    delivery_mode: str = _p("cargo_bike", "walk|bike|cargo_bike|van", doc="vehicle that delivers platform orders",
+        choices=("walk", "bike", "cargo_bike", "van"))
+    delivery_fee: float = _p(4.0, "£", doc="flat local delivery charge", ge=0)
     processes: dict[str, dict[str, float]] = _p(
         DEFAULT_PROCESSES, "see fields", PROCESS_SOURCES,
         doc="process -> quote_hours (h from order to accepted quote), quotes (makers who quote; the matching rule "
         "picks among them), booking_days (days before a maker starts the job), dispatch_days (days from job done "
         "to the courier's delivery round)",
-    )
-    designers_per_1000_citizens: float = _p(5.0, "designers", doc="designers publishing on the platform")
-    designs_per_designer: int = _p(3, "designs", doc="designs published by each designer")
-    design_popularity_exponent: float = _p(1.0, "-", doc="Zipf exponent of design popularity")
+    check=_processes)
+    designers_per_1000_citizens: float = _p(5.0, "designers", doc="designers publishing on the platform", ge=0)
+    designs_per_designer: int = _p(3, "designs", doc="designs published by each designer", ge=1)
+    design_popularity_exponent: float = _p(1.0, "-", doc="Zipf exponent of design popularity", ge=0)
     design_time_sigma: float = _p(
         0.2, "log h", doc="spread of a design's machine time around its product's mean (lognormal sigma)"
-    )
+    , ge=0)
 
 
 @dataclass
 class PolicyConfig:
     """Subsidy levers; every one is paid by the public budget."""
 
-    fee_waiver_share: float = _p(0.0, "share", doc="share of public-workshop fees paid by the public budget")
-    material_subsidy_share: float = _p(0.0, "share", doc="share of material cost at public workshops subsidised")
-    targeted_quintiles: list[int] = _p([1, 2, 3, 4, 5], "quintiles", doc="income quintiles eligible for subsidies")
-    extra_printers_per_workshop: int = _p(0, "machines", doc="equipment grant: 3D printers added to every workshop")
-    training_multiplier: float = _p(1.0, "-", doc="training programme: multiplies the training hazard")
-    training_cost_per_session: float = _p(25.0, "£", doc="public cost of one training session")
-    machine_grant: float = _p(0.0, "£", doc="grant to a prosumer buying a machine")
-    mill_support: float = _p(0.0, "£", doc="one-off support paid to each textile mill")
+    fee_waiver_share: float = _p(0.0, "share", doc="share of public-workshop fees paid by the public budget",
+        ge=0, le=1)
+    material_subsidy_share: float = _p(0.0, "share", doc="share of material cost at public workshops subsidised",
+        ge=0, le=1)
+    targeted_quintiles: list[int] = _p([1, 2, 3, 4, 5], "quintiles", doc="income quintiles eligible for subsidies",
+        ge=1, le=5)
+    extra_printers_per_workshop: int = _p(0, "machines", doc="equipment grant: 3D printers added to every workshop",
+        ge=0)
+    training_multiplier: float = _p(1.0, "-", doc="training programme: multiplies the training hazard", ge=0)
+    training_cost_per_session: float = _p(25.0, "£", doc="public cost of one training session", ge=0)
+    machine_grant: float = _p(0.0, "£", doc="grant to a prosumer buying a machine", ge=0)
+    mill_support: float = _p(0.0, "£", doc="one-off support paid to each textile mill", ge=0)
     workshop_staff_cost_per_hour: float = _p(15.0, "£/open hour", doc="staff of a public workshop per opening hour "
-                                             "(assumption: UK National Living Wage 2023 £10.42/h plus on-costs)")
+                                             "(assumption: UK National Living Wage 2023 £10.42/h plus on-costs)", ge=0)
     workshop_space_cost_per_week: float = _p(100.0, "£/week", doc="space, power and consumables of a public "
-                                             "workshop")
+                                             "workshop", ge=0)
     capital_life_years: float = _p(5.0, "years", "laser cutter 5-year life (Bristol Hackspace, PARAMETERS §5)",
-                                   doc="public workshops' machines are paid over this life, a share each day")
+                                   doc="public workshops' machines are paid over this life, a share each day", gt=0)
 
 
 @dataclass
 class LogisticsConfig:
     """Import last mile and emission factors."""
 
-    co2_van_kg_per_km: float = _p(0.250, "kg CO2e/km", "DESNZ 2024 diesel van ≤3.5 t (PARAMETERS §9)")
-    co2_cargo_bike_kg_per_km: float = _p(0.005, "kg CO2e/km", "Zedify 0-5 g/km, upper end (PARAMETERS §9)")
-    cargo_bike_speed_kph: float = _p(15.0, "km/h", "Pedal Me GPS 2020 (PARAMETERS §9)")
+    co2_van_kg_per_km: float = _p(0.250, "kg CO2e/km", "DESNZ 2024 diesel van ≤3.5 t (PARAMETERS §9)", ge=0)
+    co2_cargo_bike_kg_per_km: float = _p(0.005, "kg CO2e/km", "Zedify 0-5 g/km, upper end (PARAMETERS §9)", ge=0)
+    cargo_bike_speed_kph: float = _p(15.0, "km/h", "Pedal Me GPS 2020 (PARAMETERS §9)", gt=0)
     van_drops_per_round: int = _p(48, "drops", "van ~6 drops per hour (Verlinghieri et al. 2021, PARAMETERS §9) "
-                                  "over an 8-hour shift", doc="imports delivered per van round from the depot")
-    van_round_start_hour: float = _p(8.0, "h", doc="van rounds leave the depot at this hour")
+                                  "over an 8-hour shift", doc="imports delivered per van round from the depot", ge=1)
+    van_round_start_hour: float = _p(8.0, "h", doc="van rounds leave the depot at this hour", ge=0, lt=24)
 
 
 @dataclass
@@ -349,12 +448,12 @@ class FabricationConfig:
 
     failure_machine: float = _p(0.15, "share", "41 % of novice FDM prints fail, 26 % by human error (Song & Telenko "
                                 "2019, PARAMETERS §4): 15 % not by human error", doc="failure chance of an attempt "
-                                "at full skill")
+                                "at full skill", ge=0, le=1)
     failure_human: float = _p(0.35, "share per unit skill", "calibrated so a novice (skill 0.25) fails 41 % "
-                              "(PARAMETERS §4)", doc="added failure chance per unit of missing skill")
-    max_attempts: int = _p(3, "attempts", doc="a citizen gives up after this many failed attempts")
+                              "(PARAMETERS §4)", doc="added failure chance per unit of missing skill", ge=0, le=1)
+    max_attempts: int = _p(3, "attempts", doc="a citizen gives up after this many failed attempts", ge=1)
     attendance_share: float = _p(0.5, "share", doc="share of machine time the citizen spends on site (set-up, "
-                                 "first layers, finishing); counted at the value of travel time")
+                                 "first layers, finishing); counted at the value of travel time", ge=0, le=1)
 
 
 @dataclass
@@ -362,11 +461,11 @@ class AccessConfig:
     """Who has access to a workshop: walking minutes, opening hours, machines."""
 
     threshold_min: float = _p(15.0, "min", "15-minute city, Moreno et al. 2021 (PARAMETERS §10)",
-                              doc="a citizen has access within this walk of a qualifying workshop")
+                              doc="a citizen has access within this walk of a qualifying workshop", gt=0)
     min_weekly_open_hours: float = _p(20.0, "h/week", "at least half of business hours (Fab Lab ICC, PARAMETERS §4)",
-                                      doc="a workshop qualifies if it opens at least this long per week")
+                                      doc="a workshop qualifies if it opens at least this long per week", ge=0, le=168)
     curve_minutes: list[float] = _p([5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0], "min",
-                                    doc="walking minutes of the access curves")
+                                    doc="walking minutes of the access curves", gt=0)
 
 
 @dataclass
@@ -405,75 +504,29 @@ class Config:
 
 
 def _fail(name: str, value: Any, expected: str) -> None:
-    msg = f"config field '{name}' = {value!r}: expected {expected}"
-    raise ConfigError(msg)
+    fail(name, value, expected)
 
 
 def _validate(cfg: Config) -> None:
-    run = cfg.run
-    if not isinstance(run.citizens, int) or isinstance(run.citizens, bool) or run.citizens < 0:
-        _fail("run.citizens", run.citizens, "a whole number >= 0 (0 = the map's population)")
-    if not (run.days * 24 >= 1 - 1e-9 and math.isfinite(run.days)):
-        _fail("run.days", run.days, "a number of days of at least one simulated hour (>= 1/24 = 0.0417)")
-    if not isinstance(run.seed, int) or run.seed < 0:
-        _fail("run.seed", run.seed, "a non-negative integer")
-    zones = cfg.population.zones_file
-    if zones and not Path(zones).expanduser().is_file():
-        _fail("population.zones_file", zones, "an existing .geojson or .csv file")
-    if cfg.population.homes_by not in ("auto", "population", "uniform"):
-        _fail("population.homes_by", cfg.population.homes_by, "one of auto, population, uniform")
-    sites_file = cfg.facilities.sites_file
-    if sites_file and not Path(sites_file).expanduser().is_file():
-        _fail("facilities.sites_file", sites_file, "an existing .csv or .geojson file")
-    from citymodel.sites import machine_types, sites_from_config
-
-    sites_from_config(cfg.facilities.extra_sites, machine_types(cfg.facilities.kinds))
-    for name in ("bass_p", "bass_q", "initial_aware_share", "initial_maker_share", "maker_rate"):
-        value = getattr(cfg.adoption, name)
-        if value < 0:
-            _fail(f"adoption.{name}", value, "a non-negative number")
-    for name in ("initial_aware_share", "initial_maker_share"):
-        if getattr(cfg.adoption, name) > 1:
-            _fail(f"adoption.{name}", getattr(cfg.adoption, name), "a share between 0 and 1")
-    if cfg.platform.matching not in ("nearest", "earliest", "cheapest"):
-        _fail("platform.matching", cfg.platform.matching, "one of nearest, earliest, cheapest")
-    if cfg.platform.delivery_mode not in ("walk", "bike", "cargo_bike", "van"):
-        _fail("platform.delivery_mode", cfg.platform.delivery_mode, "one of walk, bike, cargo_bike, van")
-    for name in ("fee_waiver_share", "material_subsidy_share"):
-        value = getattr(cfg.policy, name)
-        if not 0 <= value <= 1:
-            _fail(f"policy.{name}", value, "a share between 0 and 1")
-    for q in cfg.policy.targeted_quintiles:
-        if q not in (1, 2, 3, 4, 5):
-            _fail("policy.targeted_quintiles", cfg.policy.targeted_quintiles, "income quintiles 1..5")
-    product_fields = {f.name for f in dataclasses.fields(ProductConfig)}
-    required = {f.name for f in dataclasses.fields(ProductConfig) if f.default is dataclasses.MISSING}
+    """Check every field of every section against its type and allowed values (metadata), then what ties
+    fields together: each product's platform process, the user's extra sites."""
+    for section in dataclasses.fields(cfg):
+        obj = getattr(cfg, section.name)
+        for f in dataclasses.fields(obj):
+            check_value(f"{section.name}.{f.name}", getattr(obj, f.name), _default(f), f.metadata)
     for name, prod in cfg.needs.products.items():
-        missing = required - set(prod)
-        extra = set(prod) - product_fields
-        if missing or extra:
-            _fail(f"needs.products.{name}", sorted(prod), f"the keys {sorted(required)} and optionally "
-                  f"{sorted(product_fields - required)}")
         process = prod.get("platform_process", "hubs")
         if process not in cfg.platform.processes:
             _fail(f"needs.products.{name}.platform_process", process,
-                  f"one of the platform processes {sorted(cfg.platform.processes)}")
-        for key in ("machine_hours", "material_cost", "import_price", "import_lead_days", "needs_per_citizen_year"):
-            if not prod[key] >= 0:
-                _fail(f"needs.products.{name}.{key}", prod[key], "a non-negative number")
-    kind_fields = {f.name for f in dataclasses.fields(FacilityKindConfig)}
-    for kind, spec in cfg.facilities.kinds.items():
-        unknown = set(spec) - kind_fields
-        if unknown:
-            _fail(f"facilities.kinds.{kind}", sorted(unknown), f"keys among {sorted(kind_fields)}")
-        for key in ("machines", "hours", "fee_per_hour"):
-            if key not in spec:
-                _fail(f"facilities.kinds.{kind}.{key}", None, "a value (it is required)")
-        for machine, count in spec["machines"].items():
-            if not isinstance(count, int) or count < 0:
-                _fail(f"facilities.kinds.{kind}.machines.{machine}", count, "a non-negative integer")
-        for entry in spec["hours"]:
-            parse_hours_entry(entry, f"facilities.kinds.{kind}.hours")
+                  f"one of the platform processes {', '.join(sorted(cfg.platform.processes))}")
+    from citymodel.sites import machine_types, sites_from_config
+
+    sites_from_config(cfg.facilities.extra_sites, machine_types(cfg.facilities.kinds))  # machines the kinds know
+
+
+def _default(f: dataclasses.Field) -> Any:
+    """A field's default value (called for a default factory)."""
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
 
 def parse_hours_entry(entry: Any, name: str) -> tuple[list[int], float, float]:
@@ -495,63 +548,92 @@ def parse_hours_entry(entry: Any, name: str) -> tuple[list[int], float, float]:
     return list(range(first, last + 1)), float(start), float(end)
 
 
-def _merge(target: Any, data: dict[str, Any], prefix: str) -> None:
+def _merge(target: Any, data: dict[str, Any], prefix: str, root: Any = None) -> None:
     """Merge ``data`` into the dataclass ``target``, checking names and types."""
+    root = target if root is None else root
     names = {f.name: f for f in dataclasses.fields(target)}
+    if not isinstance(data, dict):
+        _fail(prefix[:-1], data, "a table")
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         if key not in names:
-            msg = f"unknown config field '{dotted}': expected one of {', '.join(sorted(names))}"
-            raise ConfigError(msg)
+            typed = leaf_names(value, dotted + ".") or [dotted]
+            raise unknown_field(typed[0] if len(typed) == 1 else dotted,
+                                [f"{prefix}{n}" for n in names], _all_leaves(root))
         current = getattr(target, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
                 _fail(dotted, value, "a table")
-            _merge(current, value, dotted + ".")
+            _merge(current, value, dotted + ".", root)
         else:
-            setattr(target, key, _coerce(dotted, current, value))
+            setattr(target, key, _coerce(dotted, current, value, names[key].metadata))
 
 
-def _coerce(name: str, current: Any, value: Any) -> Any:
-    """Coerce ``value`` to the type of ``current`` (the default) or fail naming ``name``."""
-    if isinstance(current, bool):
+def _all_leaves(cfg: Any) -> list[str]:
+    """Every valid dotted field name of ``cfg`` (for suggestions)."""
+    names = []
+    for section in dataclasses.fields(cfg):
+        obj = getattr(cfg, section.name)
+        names += [f"{section.name}.{f.name}" for f in dataclasses.fields(obj)]
+    return names
+
+
+def _coerce(name: str, current: Any, value: Any, meta: Any = None) -> Any:
+    """Coerce ``value`` to the type of ``current`` (the default) or fail naming ``name``.
+
+    Tables are merged key by key into the current table, at every depth, so
+    ``--set facilities.kinds.library.machines.3d_printer=5`` keeps the library's
+    other machines.
+    """
+    kind = kind_of(current)
+    if kind == "bool":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         _fail(name, value, "true or false")
-    if isinstance(current, int):
-        if isinstance(value, bool):
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             _fail(name, value, "an integer")
+        if isinstance(value, int):
+            return value
         try:
             as_float = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             _fail(name, value, "an integer")
         if not as_float.is_integer():
             _fail(name, value, "an integer")
         return int(as_float)
-    if isinstance(current, float):
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            _fail(name, value, "a number")
         try:
             return float(value)
-        except (TypeError, ValueError):
-            _fail(name, value, "a number")
-    if isinstance(current, dict):
+        except (TypeError, ValueError, OverflowError):
+            _fail(name, value, "a finite number")
+    if kind == "dict":
         if not isinstance(value, dict):
             _fail(name, value, "a table")
-        merged = _copy(current)
-        for key, sub in value.items():
-            if isinstance(sub, dict) and isinstance(merged.get(key), dict):
-                merged[key] = {**merged[key], **sub}
-            else:
-                merged[key] = sub
-        return merged
-    if isinstance(current, list):
+        return _deep_merge(current, value)
+    if kind == "list":
         if not isinstance(value, list):
             _fail(name, value, "a list")
         return value
-    if isinstance(current, str):
+    if kind == "str":
+        if isinstance(value, (bool, list, dict)):
+            _fail(name, value, "text")
         return str(value)
     return value
+
+
+def _deep_merge(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = _copy(current)
+    for key, sub in update.items():
+        if isinstance(sub, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], sub)
+        else:
+            merged[key] = _copy(sub)
+    return merged
 
 
 def config_from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
@@ -563,20 +645,36 @@ def config_from_dict(data: dict[str, Any], base: Config | None = None) -> Config
 
 def load_config(path: str | Path, base: Config | None = None) -> Config:
     """Load a TOML configuration file; unknown or ill-typed fields are one-line errors."""
-    path = Path(path)
-    if not path.is_file():
+    path = user_path(path)
+    if not path.exists():
         msg = f"config file {path}: not found (expected a TOML file)"
         raise ConfigError(msg)
+    if not path.is_file():
+        msg = f"config file {path}: not a file (expected a TOML file)"
+        raise ConfigError(msg)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        msg = f"config file {path}: not valid TOML ({exc})"
+        msg = f"config file {path}: not valid TOML ({_first_line(exc)})"
         raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"config file {path}: cannot be read ({exc.strerror or exc})"
+        raise ConfigError(msg) from None
+    if not text.strip():
+        msg = (f"config file {path}: is empty; expected TOML tables such as [run] "
+               "(`citymodel params --toml` prints a complete file)")
+        raise ConfigError(msg)
     try:
         return config_from_dict(data, base)
     except ConfigError as exc:
         msg = f"config file {path}: {exc}"
         raise ConfigError(msg) from None
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def apply_overrides(cfg: Config, assignments: list[str]) -> Config:
@@ -590,9 +688,12 @@ def apply_overrides(cfg: Config, assignments: list[str]) -> Config:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw
+        parts = [part.strip() for part in key.split(".")]
+        if not all(parts):
+            msg = f"override '{item}': expected section.field=value"
+            raise ConfigError(msg)
         nested: dict[str, Any] = {}
         node = nested
-        parts = key.strip().split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
@@ -608,7 +709,7 @@ def config_to_toml(cfg: Config) -> str:
 
 
 def parameter_rows(cfg: Config | None = None) -> list[dict[str, str]]:
-    """Every parameter as a row: name, default, unit, source, description."""
+    """Every parameter as a row: name, default, unit, allowed values, source, description."""
     cfg = cfg or Config()
     rows: list[dict[str, str]] = []
     for section in dataclasses.fields(cfg):
@@ -618,7 +719,27 @@ def parameter_rows(cfg: Config | None = None) -> list[dict[str, str]]:
                 "name": f"{section.name}.{f.name}",
                 "default": repr(getattr(obj, f.name)),
                 "unit": f.metadata.get("unit", ""),
+                "allowed": allowed_values(f),
                 "source": f.metadata.get("source", ASSUMPTION),
                 "doc": f.metadata.get("doc", ""),
             })
     return rows
+
+
+def allowed_values(f: dataclasses.Field) -> str:
+    """The allowed values of a config field in short form ('0..1', '>= 0', 'true|false')."""
+    if "record" in f.metadata:
+        return "see fields"
+    kind = kind_of(_default(f))
+    rng: Range = f.metadata.get("range") or Range()
+    if kind == "bool":
+        return "true|false"
+    text = rng.short()
+    if kind == "int":
+        return f"integer {text}".strip()
+    if kind == "list":
+        item = kind_of((_default(f) or [None])[0])
+        return f"list of {'integers' if item == 'int' else 'values'} {text}".strip()
+    if kind == "float":
+        return text or "finite"
+    return text or "text"

@@ -15,3 +15,14 @@ class MapError(CitymodelError):
 
 class ConfigError(CitymodelError):
     """A configuration value or file is invalid."""
+
+
+class CitymodelWarning(UserWarning):
+    """Something a user should know about their input that does not stop the run.
+
+    The CLI prints each one as a single ``citymodel: warning: ...`` line.
+    """
+
+
+class MapWarning(CitymodelWarning):
+    """A map loads but is doubtful, e.g. most of its streets are unreachable."""

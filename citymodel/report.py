@@ -57,6 +57,7 @@ from citymodel.metrics import (
     inclusion,
 )
 from citymodel.outputs import SUMMARY, read_run
+from citymodel.paths import user_path
 
 __all__ = [
     "ATTRIBUTION",
@@ -986,7 +987,7 @@ def write_report(run_dir: Path, city: Any = None) -> list[Path]:
         One line naming the folder: it is missing, not a run folder, lacks a table
         the report needs, or its map cannot be loaded.
     """
-    run_dir = Path(run_dir).expanduser()
+    run_dir = user_path(run_dir)
     if not run_dir.exists():
         msg = f"run folder {run_dir} does not exist"
         raise CitymodelError(msg)

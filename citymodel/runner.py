@@ -7,6 +7,7 @@ a run is computed the same way everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from citymodel import interrupts
 from citymodel.config import Config
+from citymodel.errors import CitymodelError
 from citymodel.metrics import compute_summary
 from citymodel.outputs import RunFolder
 from citymodel.tables import model_tables
@@ -112,34 +115,55 @@ def simulate(config: Config, city=None, progress: Progress | None = None,
 
 def run_to_folder(config: Config, out: Path, city=None, progress: Progress | None = None,
                   argv: list[str] | None = None, baseline: dict | None = None) -> RunResult:
-    """Run a model and write its run folder ``out`` (which must be new or empty)."""
+    """Run a model and write its run folder ``out`` (which must be new or empty).
+
+    The folder is written under a temporary name and renamed to ``out`` only when
+    complete (see :mod:`citymodel.outputs`). On Ctrl-C/SIGTERM or an unexpected
+    error the temporary folder is kept with its manifest ``status`` set to
+    ``interrupted`` or ``failed``, and the exception propagates with a
+    ``partial_run_folder`` attribute naming it (also recorded with
+    :func:`citymodel.interrupts.note` for the CLI). On a user error
+    (:class:`~citymodel.errors.CitymodelError`, e.g. a zones file that misses the
+    map) nothing was computed and the temporary folder is removed.
+    """
     from citymodel.maps import load_city
     from citymodel.residents import with_resolved_citizens
     from citymodel.siting import check_user_sites
 
-    t0 = time.perf_counter()
-    if city is None:
-        city = load_city(config.run.map)
-    load_s = time.perf_counter() - t0
-    # issue 10: run.citizens 0 = the map's population, recorded as a number; a bad zones or sites file
-    # fails here, before the run folder is created
-    config = with_resolved_citizens(config, city)
-    check_user_sites(city, config.facilities)
     folder = RunFolder(out)
-    folder.start(config, city, argv)
     try:
+        t0 = time.perf_counter()
+        if city is None:
+            city = load_city(config.run.map)
+        load_s = time.perf_counter() - t0
+        # run.citizens 0 = the map's population, recorded as a number; a bad zones or sites file fails here
+        config = with_resolved_citizens(config, city)
+        check_user_sites(city, config.facilities)
+        folder.start(config, city, argv)
         result = simulate(config, city, progress, baseline)
-    except KeyboardInterrupt:
-        folder.finish("interrupted")
+        result.timings["load_map"] = load_s
+        t1 = time.perf_counter()
+        folder.write_tables(result.tables)
+        folder.write_summary(result.summary)
+        result.timings["write"] = time.perf_counter() - t1
+    except KeyboardInterrupt as exc:
+        interrupts.note(_keep(folder, exc, "interrupted"))
+        raise
+    except CitymodelError:
+        folder.discard()
         raise
     except Exception as exc:
-        folder.finish("failed", error=f"{type(exc).__name__}: {exc}")
+        _keep(folder, exc, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    result.timings["load_map"] = load_s
-    t1 = time.perf_counter()
-    folder.write_tables(result.tables)
-    folder.write_summary(result.summary)
-    result.timings["write"] = time.perf_counter() - t1
     folder.finish("completed", notes=result.model.notes, timings=result.timings)
     result.folder = folder.path
     return result
+
+
+def _keep(folder: RunFolder, exc: BaseException, status: str, error: str | None = None) -> str:
+    """Mark the temporary folder, tell the exception where it is; return that note."""
+    where = folder.abandon(status, error=error)
+    with contextlib.suppress(AttributeError):  # a few built-in exceptions take no attributes
+        exc.partial_run_folder = folder.path  # type: ignore[attr-defined]
+    exc.add_note(where)
+    return where

@@ -104,7 +104,7 @@ def _number(value: Any, key: str, where: str, expected: str, minimum: float | No
     return number
 
 
-def _machines(value: Any, where: str, known: tuple[str, ...]) -> dict[str, int] | None:
+def _machines(value: Any, where: str, known: tuple[str, ...] | None) -> dict[str, int] | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, str):
@@ -128,7 +128,7 @@ def _machines(value: Any, where: str, known: tuple[str, ...]) -> dict[str, int] 
         raise ConfigError(f"{where}: 'machines' = {value!r}, expected a table machine type -> count")
     out = {}
     for machine, count in value.items():
-        if machine not in known:
+        if known is not None and machine not in known:
             raise ConfigError(f"{where}: machine type {machine!r} is unknown; expected one of {', '.join(known)}")
         number = _number(count, f"machines.{machine}", where, "a whole number of machines >= 0", 0)
         if not number.is_integer():
@@ -231,9 +231,12 @@ def _read_geojson(path: Path, known: tuple[str, ...]) -> list[UserSite]:
     return sites
 
 
-def sites_from_config(extra_sites: list[Any], known_machines: tuple[str, ...]) -> list[UserSite]:
-    """Check ``facilities.extra_sites`` (a list of tables); errors name ``facilities.extra_sites[i]``."""
-    if not isinstance(extra_sites, list):
+def sites_from_config(extra_sites: list[Any], known_machines: tuple[str, ...] | None) -> list[UserSite]:
+    """Check ``facilities.extra_sites`` (a list of tables); errors name ``facilities.extra_sites[i]``.
+
+    ``known_machines`` None skips the check of machine types against the facility kinds.
+    """
+    if not isinstance(extra_sites, list) or not all(isinstance(v, dict) for v in extra_sites):
         raise ConfigError(f"config field 'facilities.extra_sites' = {extra_sites!r}: expected a list of tables "
                           "with keys lon, lat, kind[, name, machines, fee_per_hour]")
     return [site_from_mapping(values, f"config field 'facilities.extra_sites[{i}]'", known_machines,

@@ -7,6 +7,7 @@ Rules (also written into every run's ``summary.json`` under ``placement``):
   ``facilities.max_per_kind`` of each kind (those nearest the map centre). A POI
   that carries its own opening hours (``hours``, e.g. the DCMS libraries of the
   Leeds map) opens at those hours instead of the kind's.
+  A map with none of these POIs says so in the run's notes.
 - Makerspace missing: ``facilities.makerspaces_if_missing`` placed at the craft
   POIs nearest the centre (crafts that make goods, ``MAKING_CRAFTS``, first),
   else at the walk-graph nodes nearest the centre.
@@ -167,6 +168,9 @@ def choose_sites(city, facilities_cfg, rng: np.random.Generator) -> tuple[list[S
     if facilities_cfg.poi_sites:
         for kind in PUBLIC_WORKSHOP_KINDS:
             sites += _poi_sites(pois, kind, facilities_cfg.max_per_kind, centre, city=city)
+        if not pois["kind"].isin(PUBLIC_WORKSHOP_KINDS).any():
+            notes.append(f"no public-workshop POI on the map ({', '.join(PUBLIC_WORKSHOP_KINDS)}): public "
+                         "workshops come only from the makerspace fallback (facilities.makerspaces_if_missing)")
         timed = [s for s in sites if s.hours]
         if timed:
             notes.append(f"{len(timed)} public workshop(s) open at their own hours from "

@@ -430,7 +430,10 @@ def _point(props: dict, where: str) -> tuple[float, float] | None:
 
 def _read_geojson(path: Path) -> Zones:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if not text.strip():
+            raise ConfigError(f"zones file {path}: is empty (expected a GeoJSON FeatureCollection)")
+        data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"zones file {path}: not valid JSON ({exc})") from None
     features = data.get("features") if isinstance(data, dict) else None
@@ -444,6 +447,8 @@ def _read_geojson(path: Path) -> Zones:
             raise ConfigError(f"{here}: expected a GeoJSON Feature object")
         rings, ring_signs = _rings(feature.get("geometry") or {}, here)
         props = feature.get("properties") or {}
+        if not isinstance(props, dict):
+            raise ConfigError(f"{here}: properties = {props!r}, expected an object of zone properties")
         default_id = str(feature["id"]) if feature.get("id") not in (None, "") else str(i)
         rows.append(_row(props, here, default_id))
         polygons.append(rings)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from citymodel.errors import MapError
+from citymodel.paths import user_path
 
 from .graph_build import (
     BASE_MODES,
@@ -186,7 +187,7 @@ class City:
         pathlib.Path
             The absolute path written.
         """
-        out = Path(path).expanduser().resolve()
+        out = user_path(path).resolve()
         if not is_graphml(out):
             msg = f"cannot save map to {out}: expected a .graphml or .graphml.gz file name"
             raise MapError(msg)

@@ -170,7 +170,13 @@ def read_city_graphml(path: Path) -> tuple[StreetNetwork, pd.DataFrame, dict[str
         msg = (f"map file {path} has citymodel_format {graph['citymodel_format']!r}; "
                f"this version reads format {FORMAT_VERSION!r}")
         raise MapError(msg)
-    return _network(nodes, edges, graph), _pois(graph), graph
+    try:
+        return _network(nodes, edges, graph), _pois(graph), graph
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+        # damaged edge data or graph-level JSON (stats, pois)
+        msg = (f"map file {path} is not a readable citymodel GraphML file ({_one_line(err)}); "
+               "expected a complete file written by City.save")
+        raise MapError(msg) from None
 
 
 def read_graph_metadata(path: Path) -> dict[str, str]:

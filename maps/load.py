@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from citymodel.errors import MapError
+from citymodel.paths import user_path
 
+from .checks import warn_if_fragmented
 from .city import ATTRIBUTION, City
 from .embedded import DEFAULT_EMBEDDED, EMBEDDED_MAPS, embedded_name, embedded_path
 from .graph_build import BASE_MODES, StreetNetwork, build_network, mode_nodes
@@ -52,7 +54,7 @@ def load_city(source: str | Path = "default") -> City:
         from .places import load_place  # osmnx download code, loaded lazily
 
         return load_place(text.removeprefix("place:").strip())
-    return city_from_file(Path(text).expanduser())
+    return city_from_file(user_path(text))
 
 
 def city_from_file(path: Path) -> City:
@@ -89,6 +91,7 @@ def city_from_graphml(path: Path, source: str) -> City:
     """Load a City from the project's GraphML format."""
     net, pois, meta = read_city_graphml(path)
     _require_walk(net, source)
+    warn_if_fragmented(net, source)
     keys = ("source", "source_file", "source_sha256", "created_by",
             *(k for k in OPTIONAL_META if k != "zones"))
     metadata = {k: meta.get(k, "") for k in keys}
@@ -117,6 +120,7 @@ def city_from_osm(path: Path, name: str | None = None) -> City:
         raise MapError(msg)
     net = build_network(extract.ways)
     _require_walk(net, str(path))
+    warn_if_fragmented(net, str(path))
     sha = file_sha256(path)
     pois = attach_pois_to_graphs(poi_table(extract.features), net)
     return City(source=str(path), name=name or _stem(path), checksum=f"sha256:{sha}",

@@ -128,8 +128,9 @@ def read_osm(path: Path, keep_feature: Callable[[Mapping[str, str]], bool]) -> O
                 lon, lat = _area_centroid(obj)
                 if np.isfinite(lon):
                     _add_feature(extract, "relation", obj.orig_id(), obj.tags, lon, lat)
-    except (RuntimeError, OSError, ValueError) as err:
-        # libosmium reports bad XML/PBF/compression as RuntimeError; keep its first line
+    except (RuntimeError, OSError, ValueError, osmium.InvalidLocationError) as err:
+        # libosmium reports bad XML/PBF/compression as RuntimeError, a malformed coordinate
+        # ('lat="60.1.7"') as InvalidLocationError; keep its first line
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
         msg = (f"map file {path} is not a readable OSM file ({first_line}); "
                "expected OpenStreetMap XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) data")

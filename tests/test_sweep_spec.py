@@ -136,7 +136,7 @@ citizens = { min = 100, max = 300 }
     ('[sweep]\noutputs = ["utilization.overall"]\n[parameters]\n"policy.fee_waiver_share" = {min = 0.5, max = 0.5}',
      "min = 0.5 is not below max = 0.5"),
     ('[sweep]\noutputs = ["utilization.overall"]\n[parameters]\n"policy.fee_waiver_share" = {min = 0.0, max = 1.5}',
-     "policy.fee_waiver_share' = 1.5: expected a share between 0 and 1"),
+     "policy.fee_waiver_share' = 1.5: expected a number from 0 to 1"),
     ('[sweep]\noutputs = ["utilization.overall"]\n[parameters]\n"policy.fee_waiver_share" = {min = 0, mx = 1}',
      "'mx': unknown range key; did you mean 'max'"),
     ('[sweep]\ndesign = "sobl"\noutputs = ["utilization.overall"]', "did you mean 'sobol'"),
@@ -196,7 +196,7 @@ NUMERIC = {  # canonical key or alias -> (dtype, low, high) of values the model 
     "adoption.initial_aware_share": ("float", 0.0, 1.0),
     "policy.fee_waiver_share": ("float", 0.0, 1.0),
     "platform.delivery_fee": ("float", 0.0, 20.0),
-    "choice.beta_price": ("float", -0.1, 0.2),
+    "choice.beta_price": ("float", 0.0, 0.2),
     "needs.products.household.import_price": ("float", 1.0, 50.0),
 }
 OUTPUTS = summary_paths()
