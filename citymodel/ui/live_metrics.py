@@ -1,0 +1,121 @@
+"""The headline metrics of a running model, sampled step by step with the functions of ``summary.json``.
+
+Each sample calls :mod:`citymodel.metrics` on the model's tables as of now
+(:func:`citymodel.tables.agents_table`, :func:`~citymodel.tables.facilities_table`,
+the order book): the app's charts and panels therefore show exactly what
+``summary.json`` would say if the run stopped at that hour. Samples are appended
+(one per step the app takes); nothing already sampled is recomputed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from citymodel import metrics
+from citymodel.tables import agents_table, facilities_table
+
+DELIVERY_WINDOW_H = 168.0
+"""Rolling window of the delivery-time percentiles: orders delivered in the last week (hours)."""
+DECILE_COLUMNS = ("imd_decile", "decile")
+"""Agents-table columns that hold an area deprivation decile (1 most deprived … 10), when the map has zones."""
+
+
+@dataclass
+class Sample:
+    """The metrics of one moment of a run.
+
+    Attributes
+    ----------
+    hour
+        Simulated hours since the start.
+    adoption
+        Share of citizens per stage (``metrics.adoption(...)["final_shares"]``).
+    utilization
+        ``metrics.utilization(facilities)``: busy / open machine-hours so far, overall and by kind.
+    delivery
+        Channel -> ``{"p50", "p90", "n"}`` (hours) over orders delivered in the last
+        :data:`DELIVERY_WINDOW_H` hours (``metrics.delivery_time_h`` of those orders).
+    inclusion
+        ``metrics.inclusion(agents)`` (access, participation, prosumers by income quintile).
+    by_decile
+        Decile -> participation share, when the agents table has a decile column (else empty).
+    """
+
+    hour: float
+    adoption: dict[str, float | None]
+    utilization: dict[str, Any]
+    delivery: dict[str, dict[str, float | None]]
+    inclusion: dict[str, Any]
+    by_decile: dict[int, float | None] = field(default_factory=dict)
+
+    def access_share(self) -> float | None:
+        """Share of all citizens within a 15-minute walk of a workshop (from the quintile shares)."""
+        n = self.inclusion["n_by_income_quintile"]
+        shares = self.inclusion["access_15min_walk_by_income_quintile"]
+        total = sum(n)
+        if total == 0:
+            return None
+        return sum(k * (s or 0.0) for k, s in zip(n, shares, strict=True)) / total
+
+
+def decile_column(agents: pd.DataFrame) -> str | None:
+    """The agents-table column holding a deprivation decile, if the run has one."""
+    return next((c for c in DECILE_COLUMNS if c in agents.columns), None)
+
+
+def participation_by_decile(agents: pd.DataFrame, column: str) -> dict[int, float | None]:
+    """Share of citizens with at least one platform or self-fabrication order, per decile 1..10."""
+    uses = agents["orders_platform"].astype(float) + agents["orders_self_fabrication"].astype(float)
+    shares = (uses >= 1).astype(float).groupby(agents[column].to_numpy()).mean()
+    return {d: (float(shares[d]) if d in shares.index else None) for d in range(1, 11)}
+
+
+def delivery_window(orders: pd.DataFrame, now_min: float, window_h: float = DELIVERY_WINDOW_H
+                    ) -> dict[str, dict[str, float | None]]:
+    """p50/p90 delivery time (hours) by channel over orders delivered in the last ``window_h`` hours."""
+    recent = orders[(orders["status"] == "delivered")
+                    & (orders["delivered_min"].astype(float) > now_min - window_h * 60.0)]
+    by_channel = metrics.delivery_time_h(recent)["by_channel"]
+    return {ch: {"p50": s["p50"], "p90": s["p90"], "n": s["n"]} for ch, s in by_channel.items()}
+
+
+def sample_model(model) -> Sample:
+    """The metrics of ``model`` as of ``model.now`` (see :class:`Sample`)."""
+    agents = agents_table(model)
+    ts = pd.DataFrame(model.timeseries_rows[-1:],
+                      columns=["hour", "day", *[f"n_{s}" for s in metrics.STAGES]])
+    adoption = metrics.adoption(agents, ts, n_citizens=len(agents))["final_shares"]
+    utilization = metrics.utilization(facilities_table(model))
+    delivery = delivery_window(model.orders.to_frame(model.now), model.now)
+    inclusion = metrics.inclusion(agents)
+    column = decile_column(agents)
+    by_decile = participation_by_decile(agents, column) if column else {}
+    return Sample(model.now / 60.0, adoption, utilization, delivery, inclusion, by_decile)
+
+
+class LiveMetrics:
+    """The samples of one run, in time order (one per step the app has taken, plus hour 0)."""
+
+    def __init__(self, model) -> None:
+        self.samples: list[Sample] = [sample_model(model)]
+
+    def record(self, model) -> Sample:
+        """Sample ``model`` now and append the sample."""
+        sample = sample_model(model)
+        self.samples.append(sample)
+        return sample
+
+    @property
+    def latest(self) -> Sample:
+        """The most recent sample."""
+        return self.samples[-1]
+
+    def at_hour(self, hour: float) -> Sample | None:
+        """The last sample at or before ``hour`` (None if there is none)."""
+        hours = np.array([s.hour for s in self.samples])
+        k = int(np.searchsorted(hours, hour + 1e-9, side="right")) - 1
+        return self.samples[k] if k >= 0 else None
