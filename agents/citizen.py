@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import mesa
 
-from citymodel.population import STAGES
+from citymodel.errors import CitymodelError
+from citymodel.vocabulary import CHANNELS, STAGES
 
 if TYPE_CHECKING:
     from citymodel.model import CityModel
 
-CHANNELS = ("import", "platform", "self_fabrication")
+__all__ = ["CHANNELS", "Citizen"]
 
 
 class Citizen(mesa.Agent):
     """A resident with income, skills, social ties, needs and an adoption stage.
 
-    All state lives in ``model.population`` (numpy columns); this object reads and
-    writes row ``row`` so that the UI and users see ordinary Mesa agents while the
-    model steps 100,000 citizens with array operations. Do not cache values from
-    it across steps: read the properties again.
+    All state lives in ``model.population`` (numpy columns); this object reads
+    row ``row`` so that the UI and users see ordinary Mesa agents (registered
+    with the model through Mesa's public API: ``model.agents``,
+    ``model.agents_by_type[Citizen]``) while the model steps 100,000 citizens
+    with array operations. Do not cache values from it across steps: read the
+    properties again.
+
+    Citizens cannot be removed during a run (:meth:`remove` raises): every
+    vectorised rule acts on all rows of the population.
 
     Attributes
     ----------
@@ -35,40 +40,18 @@ class Citizen(mesa.Agent):
 
     @classmethod
     def create_many(cls, model: mesa.Model, n: int) -> list[Citizen]:
-        """Create the handles of rows ``0..n-1`` and register them with ``model`` in one go.
+        """The handles of rows ``0..n-1``, registered with ``model`` (Mesa's public API, ~4 µs each)."""
+        return [cls(model, i) for i in range(n)]
 
-        The result is what ``[cls(model, i) for i in range(n)]`` gives — the same
-        ``unique_id`` sequence, the same order in ``model.agents`` and
-        ``model.agents_by_type`` — but registration is done in bulk (Mesa 3.3's
-        per-agent ``register_agent`` costs ~10 µs, a minute for a city of millions).
-        Falls back to the one-by-one constructor if Mesa's registry is not the
-        expected one (another Mesa version).
+    def remove(self) -> None:
+        """Not supported: raises :class:`~citymodel.errors.CitymodelError`.
+
+        A citizen's row takes part in every vectorised rule (needs, ties, adoption,
+        metrics), so removing its agent handle alone would leave the row acting.
         """
-        registry_ok = (isinstance(getattr(model, "_agents", None), dict)
-                       and isinstance(getattr(model, "_agents_by_type", None), dict)
-                       and hasattr(getattr(model, "_all_agents", None), "_agents")
-                       and isinstance(getattr(mesa.Agent, "_ids", None), defaultdict))
-        if not registry_ok or n == 0:
-            return [cls(model, i) for i in range(n)]
-        ids = mesa.Agent._ids[model]
-        out: list[Citizen] = []
-        new = cls.__new__
-        for i in range(n):
-            agent = new(cls)
-            agent.model = model
-            agent.unique_id = next(ids)
-            agent.pos = None
-            agent.row = i
-            out.append(agent)
-        keys = dict.fromkeys(out)
-        model._agents.update(keys)
-        by_type = model._agents_by_type.get(cls)
-        if by_type is None:
-            model._agents_by_type[cls] = mesa.agent.AgentSet(out, random=model.random)
-        else:
-            by_type._agents.update(keys)
-        model._all_agents._agents.update(keys)
-        return out
+        msg = (f"citizen {self.row} cannot be removed: citizens are rows of model.population that every rule "
+               "acts on; build a model with fewer citizens instead")
+        raise CitymodelError(msg)
 
     @property
     def citizen_id(self) -> int:

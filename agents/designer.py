@@ -80,7 +80,7 @@ def publish_designs(model, rng: np.random.Generator) -> tuple[list[Designer], di
 
     ``platform.designers_per_1000_citizens`` designers (at least one per product) each publish
     ``platform.designs_per_designer`` designs, products in turn; a design's machine time is the
-    product's mean times lognormal(0, 0.2). Popularity within a product is Zipf with exponent
+    product's mean times lognormal(0, ``platform.design_time_sigma``). Popularity within a product is Zipf with exponent
     ``platform.design_popularity_exponent``.
 
     Returns
@@ -98,7 +98,7 @@ def publish_designs(model, rng: np.random.Generator) -> tuple[list[Designer], di
         product = products[k % len(products)]
         spec = cfg.needs.product(product)
         design = Design(k, designer.designer_id, product, spec.machine,
-                        spec.machine_hours * float(rng.lognormal(0.0, 0.2)), spec.material_cost)
+                        spec.machine_hours * float(rng.lognormal(0.0, platform.design_time_sigma)), spec.material_cost)
         designer.designs.append(design)
         designs[product].append(design)
     cdf = {}

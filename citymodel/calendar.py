@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from citymodel.config import parse_hours_entry
+from citymodel.vocabulary import MINUTES_PER_DAY, MINUTES_PER_WEEK
 
-MINUTES_PER_DAY = 1440.0
-MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+__all__ = ["MINUTES_PER_DAY", "MINUTES_PER_WEEK", "WeeklyCalendar"]
 
 
 class WeeklyCalendar:

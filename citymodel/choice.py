@@ -1,4 +1,4 @@
-"""Channel choice: a multinomial logit over import, platform and self-fabrication (vectorised).
+"""Channel choice: the quote a citizen sees for each channel and a multinomial logit over them (vectorised).
 
 For need ``n`` of citizen ``i`` and alternative ``j`` the utility is::
 
@@ -9,6 +9,12 @@ with ``β_price,i = beta_price · (median income / income_i) ^ income_elasticity
 (poorer citizens weigh price more), ``personal_j`` the product's personalisation
 value for the two local channels, and ε i.i.d. Gumbel, so the choice is
 ``argmax`` (the Gumbel-max draw of a logit). Unavailable alternatives get −inf.
+
+The quote (price £ and days to receipt per alternative) is built by
+:func:`quote_alternatives` from the same price rules that bill the order
+(:func:`citymodel.platform.platform_price`,
+:func:`citymodel.accounts.self_fabrication_bill`), so every caller — the
+vectorised model and the per-agent reference — quotes with one formula.
 """
 
 from __future__ import annotations
@@ -17,9 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from citymodel.config import ChoiceConfig
+from citymodel.accounts import self_fabrication_bill
+from citymodel.config import ChoiceConfig, Config
+from citymodel.platform import platform_price
+from citymodel.vocabulary import IMPORT, PLATFORM, SELF_FABRICATION
 
-IMPORT, PLATFORM, SELF_FABRICATION = 0, 1, 2
+__all__ = ["IMPORT", "PLATFORM", "SELF_FABRICATION", "Alternatives", "ProductTable", "choose", "probabilities",
+           "quote_alternatives", "utilities"]
 
 
 @dataclass
@@ -47,6 +57,110 @@ class Alternatives:
     available: np.ndarray
 
 
+@dataclass
+class ProductTable:
+    """Per-product constants of the catalogue as arrays indexed by product code.
+
+    Attributes
+    ----------
+    names
+        Product names in code order (``needs.products`` order).
+    machine
+        Machine type each product needs.
+    machine_index
+        Index of that machine type in ``machines`` (sorted machine names).
+    machine_hours, material_cost, import_price, import_lead_days, personalisation_value
+        Mean machine time (h), material (£), import price (£), import lead time (days), utils.
+    """
+
+    names: list[str]
+    machines: list[str]
+    machine: list[str]
+    machine_index: np.ndarray
+    machine_hours: np.ndarray
+    material_cost: np.ndarray
+    import_price: np.ndarray
+    import_lead_days: np.ndarray
+    personalisation_value: np.ndarray
+
+    @classmethod
+    def from_config(cls, config: Config) -> ProductTable:
+        """The catalogue of ``config.needs.products``."""
+        names = list(config.needs.products)
+        specs = [config.needs.product(p) for p in names]
+        machines = sorted({s.machine for s in specs})
+        columns = {name: np.array([getattr(s, name) for s in specs], dtype=float)
+                   for name in ("machine_hours", "material_cost", "import_price", "import_lead_days",
+                                "personalisation_value")}
+        return cls(names, machines, [s.machine for s in specs],
+                   np.array([machines.index(s.machine) for s in specs], dtype=np.int64), **columns)
+
+
+def platform_quote_days(machine_hours: np.ndarray, backlog_days: np.ndarray, config: Config) -> np.ndarray:
+    """Days from order to receipt quoted for a platform order.
+
+    Acceptance delay + the queue ahead (days of work) + the job itself at
+    ``choice.working_hours_per_day`` + a hand-over margin.
+    """
+    choice = config.choice
+    return (config.platform.acceptance_minutes / 1440 + backlog_days + machine_hours / choice.working_hours_per_day
+            + choice.platform_margin_days)
+
+
+def self_fabrication_quote_days(round_trip_h: np.ndarray, machine_hours: np.ndarray, config: Config) -> np.ndarray:
+    """Days from need to having the item when making it at a workshop (walk there and back, the job, a margin)."""
+    return (round_trip_h + machine_hours) / 24.0 + config.choice.self_fabrication_margin_days
+
+
+def quote_alternatives(products: ProductTable, product: np.ndarray, platform_fee: np.ndarray,
+                       platform_backlog_days: np.ndarray, aware: np.ndarray, skill: np.ndarray,
+                       workshop_fee: np.ndarray, walk_s: np.ndarray, reach: np.ndarray, eligible: np.ndarray,
+                       config: Config) -> Alternatives:
+    """The quote of every alternative for a batch of needs.
+
+    Parameters
+    ----------
+    products
+        The catalogue.
+    product
+        Product code of each need, shape [n].
+    platform_fee, platform_backlog_days
+        Per product (indexed by code): the platform's typical fee (£/h, NaN if no facility offers the
+        machine) and its current queue (days).
+    aware, skill
+        Per need: whether the citizen is aware of DM (stage ≥ aware), and their skill (0..1).
+    workshop_fee, walk_s, reach
+        Per need: fee (£/h) of the nearest public workshop with the machine, walking time to it (s),
+        and whether one is reachable.
+    eligible
+        Per need: whether the citizen is eligible for the policy's subsidies.
+    """
+    p = product
+    m = len(product)
+    base_price = platform_price(platform_fee, products.machine_hours, products.material_cost, config.platform)
+    platform_days = platform_quote_days(products.machine_hours, platform_backlog_days, config)
+    machine_hours = products.machine_hours[p]
+    price = np.empty((m, 3))
+    days = np.empty((m, 3))
+    travel = np.zeros((m, 3))
+    personal = np.zeros((m, 3))
+    available = np.ones((m, 3), dtype=bool)
+    price[:, IMPORT] = products.import_price[p]
+    days[:, IMPORT] = products.import_lead_days[p]
+    price[:, PLATFORM] = base_price[p]
+    days[:, PLATFORM] = platform_days[p]
+    available[:, PLATFORM] = np.isfinite(platform_fee)[p] & aware
+    personal[:, PLATFORM] = personal[:, SELF_FABRICATION] = products.personalisation_value[p]
+    _, _, paid = self_fabrication_bill(workshop_fee, machine_hours, products.material_cost[p], eligible,
+                                       config.policy)
+    price[:, SELF_FABRICATION] = paid
+    round_trip_h = 2 * np.where(reach, walk_s, 0.0) / 3600.0
+    travel[:, SELF_FABRICATION] = round_trip_h
+    days[:, SELF_FABRICATION] = self_fabrication_quote_days(round_trip_h, machine_hours, config)
+    available[:, SELF_FABRICATION] = reach & aware & (skill >= config.adoption.self_fab_min_skill)
+    return Alternatives(np.nan_to_num(price), days, travel, personal, available)
+
+
 def utilities(alts: Alternatives, income: np.ndarray, skill: np.ndarray, median_income: float,
               cfg: ChoiceConfig) -> np.ndarray:
     """Deterministic utilities, shape [n, 3]; −inf where unavailable."""
@@ -62,9 +176,9 @@ def utilities(alts: Alternatives, income: np.ndarray, skill: np.ndarray, median_
     return np.where(alts.available, u, -np.inf)
 
 
-def choose(u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Draw one alternative per row with logit probabilities (Gumbel-max)."""
-    return np.argmax(u + rng.gumbel(size=u.shape), axis=1)
+def choose(u: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """The chosen alternative per row: argmax of utility plus its Gumbel noise (a logit draw)."""
+    return np.argmax(u + noise, axis=1)
 
 
 def probabilities(u: np.ndarray) -> np.ndarray:

@@ -68,9 +68,11 @@ class PopulationConfig:
     skill_income_gradient: float = _p(
         0.1, "skill per income SD", doc="skill shift per standard deviation of log income"
     )
+    skill_noise_sd: float = _p(0.15, "skill", doc="standard deviation of individual skill around its income gradient")
     ties_per_citizen: float = _p(8.0, "ties", doc="mean number of social ties")
     tie_distance_scale_m: float = _p(600.0, "m", doc="decay length of tie probability with distance")
     long_range_tie_share: float = _p(0.1, "share", doc="share of ties drawn uniformly across the city")
+    tie_candidates: int = _p(32, "citizens", doc="nearest neighbours among whom local ties are drawn")
 
 
 @dataclass
@@ -143,6 +145,11 @@ class AdoptionConfig:
     self_fab_min_skill: float = _p(0.25, "0..1", doc="skill needed to fabricate at a workshop")
     training_rate: float = _p(2.0, "1/year", doc="training uptake hazard of aware citizens near a workshop")
     training_skill_gain: float = _p(0.25, "0..1", doc="skill gained per training session")
+    training_max_walk_min: float = _p(15.0, "min", "15-minute city, Moreno et al. 2021 (PARAMETERS §10)",
+                                      doc="training is taken up by citizens within this walk of a workshop")
+    machine_net_cost_floor_share: float = _p(
+        0.1, "share", doc="in the purchase hazard, a machine's cost net of a grant is at least this share of its price"
+    )
 
 
 @dataclass
@@ -156,6 +163,13 @@ class ChoiceConfig:
     beta_skill: float = _p(1.5, "1/skill", doc="utility of self-fabrication per unit skill")
     asc_platform: float = _p(-0.8, "utils", doc="alternative-specific constant of the platform")
     asc_self_fabrication: float = _p(-1.5, "utils", doc="alternative-specific constant of making it yourself")
+    working_hours_per_day: float = _p(
+        8.0, "h/day", doc="machine hours worked per day, to turn queued and job machine-hours into days in a quote"
+    )
+    platform_margin_days: float = _p(0.1, "days", doc="hand-over and packing time added to a platform quote")
+    self_fabrication_margin_days: float = _p(
+        0.5, "days", doc="time to fit a workshop visit into the day, added to a self-fabrication quote"
+    )
 
 
 @dataclass
@@ -222,6 +236,9 @@ class PlatformConfig:
     designers_per_1000_citizens: float = _p(5.0, "designers", doc="designers publishing on the platform")
     designs_per_designer: int = _p(3, "designs", doc="designs published by each designer")
     design_popularity_exponent: float = _p(1.0, "-", doc="Zipf exponent of design popularity")
+    design_time_sigma: float = _p(
+        0.2, "log h", doc="spread of a design's machine time around its product's mean (lognormal sigma)"
+    )
 
 
 @dataclass

@@ -11,6 +11,10 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
+# Event kinds.
+PLATFORM_ACCEPT, SELF_FAB_ARRIVE, JOB_DONE, DELIVER, POOL_OPEN = range(5)
+EVENT_KINDS = ("platform_accept", "self_fab_arrive", "job_done", "deliver", "pool_open")
+
 
 class EventQueue:
     """A min-heap of events keyed by time in minutes since the run started."""

@@ -12,6 +12,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaincinv, ndtri
 
+# Keyed streams of the dynamics. Keys: needs (citizen, product, k[, alternative]); daily draws (citizen, day + 1).
+NEED_GAP, CHOICE_NOISE, DESIGN_PICK, MACHINE_TIME, IMPORT_LEAD, AWARENESS, TRAINING, MACHINE_PURCHASE = range(8)
+SETUP_STREAMS = ("population", "ties", "needs", "choice", "durations", "adoption", "designers", "imports", "zones")
+"""Names of the set-up generators (``numpy.random.Generator`` spawned from the run's seed, in this order)."""
+
 _U64 = np.uint64
 _KEY_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                     0xFF51AFD7ED558CCD)
@@ -85,6 +90,12 @@ class KeyedRandom:
     def choice(self, stream: int, cdf: np.ndarray, *keys: int | np.ndarray) -> np.ndarray:
         """Indices drawn with cumulative probabilities ``cdf`` (last entry 1), as ``Generator.choice``."""
         return np.searchsorted(cdf, self.uniform(stream, *keys), side="right")
+
+
+def setup_generators(seed: int) -> dict[str, np.random.Generator]:
+    """The set-up generators of a run, one per name in :data:`SETUP_STREAMS`, spawned from ``seed``."""
+    seeds = np.random.SeedSequence(seed).spawn(len(SETUP_STREAMS))
+    return {name: np.random.default_rng(s) for name, s in zip(SETUP_STREAMS, seeds, strict=True)}
 
 
 def need_cdf(weights: np.ndarray) -> np.ndarray:

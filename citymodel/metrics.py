@@ -12,6 +12,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from citymodel.vocabulary import ACCESS_WALK_S, CHANNELS, PUBLIC_WORKSHOP_KINDS, STAGES
+
 __all__ = [
     "CHANNELS",
     "DEFAULT_CO2_KG_PER_VEHICLE_KM",
@@ -38,22 +40,6 @@ __all__ = [
     "utilization",
 ]
 
-CHANNELS: tuple[str, ...] = ("import", "platform", "self_fabrication")
-"""Order channels, in report order."""
-
-STAGES: tuple[str, ...] = ("unaware", "aware", "prosumer", "maker")
-"""Adoption stages, each one further than the previous."""
-
-PUBLIC_WORKSHOP_KINDS: tuple[str, ...] = (
-    "library",
-    "school",
-    "community_centre",
-    "youth_centre",
-    "shopping_centre",
-    "makerspace",
-)
-"""Facility kinds counted as open-access public workshops."""
-
 DEFAULT_CO2_KG_PER_VEHICLE_KM: Mapping[str, float] = MappingProxyType(
     {
         # DESNZ 2024 conversion factors: average diesel van (<= 3.5 t), kg CO2e/km.
@@ -66,7 +52,7 @@ DEFAULT_CO2_KG_PER_VEHICLE_KM: Mapping[str, float] = MappingProxyType(
 )
 """Tailpipe/operating emission factors per vehicle-km (kg CO2e/km) by delivery mode."""
 
-ACCESS_THRESHOLD_S = 900.0
+ACCESS_THRESHOLD_S = ACCESS_WALK_S
 """A citizen has access when the walk to the nearest workshop is <= 15 min (seconds)."""
 
 _MIN_PER_WEEK = 7 * 24 * 60

@@ -13,14 +13,20 @@ import numpy as np
 import pandas as pd
 
 from citymodel.columns import ColumnTable
+from citymodel.vocabulary import (
+    CANCELLED,
+    CHANNELS,
+    DELIVERED,
+    IN_PROGRESS,
+    MACHINES,
+    MODES,
+    ORDER_ORIGIN_KINDS,
+    STATUSES,
+    TRIP_AGENT_KINDS,
+    TRIP_PURPOSES,
+)
 
-CHANNELS = ("import", "platform", "self_fabrication")
-STATUSES = ("in_progress", "delivered", "cancelled")
-IN_PROGRESS, DELIVERED, CANCELLED = range(3)
-MODES = ("walk", "bike", "cargo_bike", "van")
-FACILITY_KINDS = ("import", "library", "school", "community_centre", "youth_centre", "shopping_centre",
-                  "makerspace", "maker", "textile_mill")
-MACHINES = ("3d_printer", "laser_cutter", "cnc_router", "knitting")
+__all__ = ["CANCELLED", "CHANNELS", "DELIVERED", "IN_PROGRESS", "STATUSES", "OrderBook", "TripLog"]
 
 
 class OrderBook:
@@ -40,7 +46,7 @@ class OrderBook:
                 "material_cost": "f8",
             },
             categories={"channel": CHANNELS, "status": STATUSES, "mode": MODES,
-                        "facility_kind": FACILITY_KINDS, "machine": self.machines},
+                        "facility_kind": ORDER_ORIGIN_KINDS, "machine": self.machines},
             fill={"design_id": -1, "designer_id": -1, "facility_id": -1, "origin_node": -1,
                   "destination_node": -1, "royalty": 0.0, "subsidy": 0.0, "price": 0.0,
                   "delivery_vehicle_km": 0.0},
@@ -164,8 +170,7 @@ class TripLog:
             {"trip_id": "i8", "agent_id": "i8", "agent_kind": "i1", "purpose": "i1", "mode": "i1",
              "origin_node": "i8", "destination_node": "i8", "departure_min": "f8", "arrival_min": "f8",
              "travel_time_s": "f8", "distance_m": "f8", "order_id": "i8"},
-            categories={"agent_kind": ("citizen", *FACILITY_KINDS[1:]),
-                        "purpose": ("self_fabrication", "return_home", "delivery"), "mode": MODES},
+            categories={"agent_kind": TRIP_AGENT_KINDS, "purpose": TRIP_PURPOSES, "mode": MODES},
         )
 
     def __len__(self) -> int:

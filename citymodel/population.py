@@ -18,9 +18,8 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from citymodel.config import PopulationConfig
+from citymodel.vocabulary import AWARE, MAKER, PROSUMER, STAGES, UNAWARE  # noqa: F401  (re-exported)
 
-STAGES = ("unaware", "aware", "prosumer", "maker")
-UNAWARE, AWARE, PROSUMER, MAKER = range(4)
 EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -108,7 +107,7 @@ def build_ties(x: np.ndarray, y: np.ndarray, cfg: PopulationConfig,
                rng: np.random.Generator) -> sp.csr_matrix:
     """A spatially embedded social network: each citizen draws ``ties_per_citizen / 2`` ties.
 
-    Local ties are drawn among the 32 nearest neighbours with weight
+    Local ties are drawn among the ``tie_candidates`` nearest neighbours with weight
     ``exp(-distance / tie_distance_scale_m)``; a share ``long_range_tie_share``
     goes to uniformly random citizens. The result is symmetrised, so the mean
     degree is about ``ties_per_citizen``.
@@ -117,7 +116,7 @@ def build_ties(x: np.ndarray, y: np.ndarray, cfg: PopulationConfig,
     if n < 2 or cfg.ties_per_citizen <= 0:
         return sp.csr_matrix((n, n), dtype=np.float32)
     draws = max(int(round(cfg.ties_per_citizen / 2)), 1)
-    k = min(32, n - 1)
+    k = min(cfg.tie_candidates, n - 1)
     # Jitter co-located homes (same building) by a metre so the tree has distinct points.
     pts = np.column_stack([x + rng.normal(0, 1.0, n), y + rng.normal(0, 1.0, n)])
     # workers=-1: every core; each point's query is independent, so results do not depend on it.
@@ -162,7 +161,8 @@ def build_population(n: int, homes: pd.DataFrame, centre: tuple[float, float],
     z = rho * smooth_field(x, y, cfg.income_length_scale_m, income_rng)
     z += np.sqrt(max(1 - rho**2, 0.0)) * income_rng.standard_normal(n)
     income = np.exp(np.log(cfg.income_median) + cfg.income_sigma * z)
-    skill = np.clip(cfg.skill_mean + cfg.skill_income_gradient * z + 0.15 * income_rng.standard_normal(n), 0, 1)
+    skill = np.clip(cfg.skill_mean + cfg.skill_income_gradient * z
+                    + cfg.skill_noise_sd * income_rng.standard_normal(n), 0, 1)
     return Population(
         home_poi=chosen["poi_id"].to_numpy(dtype=np.int64),
         home_node=chosen["node"].to_numpy(dtype=np.int64),

@@ -6,7 +6,10 @@ start only while the facility is open, pauses while it is closed and resumes at
 the next opening (its finish time comes from the facility's
 :class:`~citymodel.calendar.WeeklyCalendar`). A batch pool (a textile mill)
 takes up to ``batch_size`` queued jobs at once and adds a set-up time per batch.
-The same code serves the city model and the M/M/c validation (``always_open``).
+The same code serves the city model, the per-agent reference and the queueing
+validation (``always_open``); :class:`Production` is the component that owns the
+pools' calendars, drives them through the model's event queue and keeps live
+counters for the time series.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from citymodel.calendar import WeeklyCalendar
+from citymodel.events import JOB_DONE, POOL_OPEN
 
 
 @dataclass
@@ -123,3 +127,134 @@ class MachinePool:
     def backlog_min(self) -> float:
         """Open machine minutes of queued work per machine (a completion-time estimate)."""
         return self.queued_work_min / max(self.count, 1)
+
+
+class KindGroup:
+    """Facilities of one kind sharing one calendar: live counters for the hourly time series."""
+
+    __slots__ = ("calendar", "kind", "machines", "running")
+
+    def __init__(self, kind: str, calendar: WeeklyCalendar) -> None:
+        self.kind = kind
+        self.calendar = calendar
+        self.machines = 0
+        self.running = 0
+
+
+class Production:
+    """The production component: every facility's machine pools, their calendars, and the jobs' events.
+
+    A job is queued when an order reaches its facility (:meth:`submit`), starts on a
+    free machine while the facility is open, and ends at its exact minute
+    (a ``JOB_DONE`` event); a pool with queued work and free machines at a closed
+    facility wakes up when it opens (a ``POOL_OPEN`` event). The component keeps
+    live counters per facility kind (machines, running batches, queued jobs) for the
+    time series, so an hour's record needs no loop over facilities.
+
+    Parameters
+    ----------
+    events
+        The model's event queue.
+    orders
+        The order book (jobs' start times are written into it).
+    hours_by_kind
+        Facility kind -> opening hours entries (``facilities.kinds.<kind>.hours``).
+    start_weekday
+        Weekday of simulated day 0 (0 = Monday).
+    always_open
+        Open every facility 24/7 (validation).
+    on_backlog
+        Called as ``on_backlog(pool)`` after a pool's queue changed (the platform's quotes).
+    """
+
+    def __init__(self, events, orders, hours_by_kind: dict[str, list], start_weekday: int = 0,
+                 always_open: bool = False, on_backlog=None) -> None:
+        self.events = events
+        self.orders = orders
+        self.hours_by_kind = hours_by_kind
+        self.start_weekday = start_weekday
+        self.always_open = always_open
+        self.on_backlog = on_backlog
+        self.calendars: dict[str, WeeklyCalendar] = {}
+        self.calendar_list: list[WeeklyCalendar] = []
+        self._calendar_index: dict[int, int] = {}
+        self.kind_groups: dict[tuple[str, int], KindGroup] = {}
+        self.queued_by_kind: dict[str, int] = {}
+
+    def calendar_for(self, kind: str) -> WeeklyCalendar:
+        """The (shared) calendar with the opening hours of facility ``kind``."""
+        if kind not in self.calendars:
+            self.calendars[kind] = WeeklyCalendar(self.hours_by_kind[kind], self.start_weekday,
+                                                  always_open=self.always_open,
+                                                  name=f"facilities.kinds.{kind}.hours")
+        return self.calendars[kind]
+
+    def calendar_index(self, calendar: WeeklyCalendar) -> int:
+        """Index of ``calendar`` in :attr:`calendar_list` (added if new)."""
+        index = self._calendar_index.setdefault(id(calendar), len(self.calendar_list))
+        if index == len(self.calendar_list):
+            self.calendar_list.append(calendar)
+        return index
+
+    def track(self, facility) -> None:
+        """Add ``facility``'s pools to the live counters."""
+        cal = self.calendar_index(facility.calendar)
+        key = (facility.kind, cal)
+        group = self.kind_groups.get(key)
+        if group is None:
+            group = self.kind_groups[key] = KindGroup(facility.kind, facility.calendar)
+        for pool in facility.pools.values():
+            pool.kind_group = group
+            group.machines += pool.count
+            group.running += len(pool.running)
+            self.queued_by_kind[facility.kind] = self.queued_by_kind.get(facility.kind, 0) + len(pool.queue)
+
+    def submit(self, facility, machine: str, order_id: int, work_min: float, platform: bool, now: float) -> None:
+        """Queue order ``order_id`` (``work_min`` open machine minutes) at ``facility`` and start what can start."""
+        facility.pools[machine].submit(order_id, work_min, platform)
+        self.queued_by_kind[facility.kind] += 1
+        self.start(facility, machine, now)
+
+    def start(self, facility, machine: str, now: float) -> None:
+        """Start queued jobs on free machines if open; else schedule a wake-up at the next opening."""
+        pool = facility.pools[machine]
+        for batch_id, batch in pool.start_ready(now):
+            for order_id in batch.order_ids:
+                self.orders.set_started(order_id, now)
+            self.queued_by_kind[facility.kind] -= len(batch.order_ids)
+            pool.kind_group.running += 1
+            self.events.push(batch.finish_min, JOB_DONE, (facility.facility_id, machine, batch_id))
+        if self.on_backlog is not None:
+            self.on_backlog(pool)
+        if pool.queue and pool.free > 0 and not facility.calendar.is_open(now):
+            opens = facility.calendar.next_open(now)
+            if pool.wakeup_at != opens:
+                pool.wakeup_at = opens
+                self.events.push(opens, POOL_OPEN, (facility.facility_id, machine))
+
+    def wake(self, facility, machine: str, now: float) -> None:
+        """A ``POOL_OPEN`` event: the facility opened; start the queued jobs."""
+        facility.pools[machine].wakeup_at = -1.0
+        self.start(facility, machine, now)
+
+    def finish(self, facility, machine: str, batch_id: int) -> Batch:
+        """A ``JOB_DONE`` event: free the machine of ``batch_id``; return the batch (its orders are done)."""
+        pool = facility.pools[machine]
+        batch = pool.finish(batch_id)
+        pool.kind_group.running -= 1
+        return batch
+
+    def busy_and_open(self, at: float) -> tuple[dict[str, int], dict[str, int]]:
+        """Machines running and machines open at time ``at``, by facility kind."""
+        busy: dict[str, int] = {}
+        open_: dict[str, int] = {}
+        open_cache: dict[int, bool] = {}
+        for group in self.kind_groups.values():
+            key = id(group.calendar)
+            is_open = open_cache.get(key)
+            if is_open is None:
+                is_open = open_cache[key] = group.calendar.is_open(at)
+            if is_open:
+                busy[group.kind] = busy.get(group.kind, 0) + group.running
+                open_[group.kind] = open_.get(group.kind, 0) + group.machines
+        return busy, open_

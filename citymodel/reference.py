@@ -1,31 +1,31 @@
 """The city model written the way a typical Mesa model is written: the yardstick of ``citymodel bench``.
 
-:class:`ReferenceModel` implements the rules of :class:`citymodel.model.CityModel`
+:class:`ReferenceModel` runs the rules of :class:`citymodel.model.CityModel`
 with the habits of most published Mesa models:
 
 * every citizen is a :class:`ReferenceCitizen` (a ``mesa.Agent``) holding its own
   state as Python attributes and its ties as a list of agents;
 * each simulated hour the model calls ``agents.shuffle_do("step")``: every
-  citizen checks its own need clocks, and for each need computes its own
-  channel utilities and draws its own choice;
+  citizen checks its own need clocks, and for each need builds its own quote
+  and draws its own choice;
 * adoption is decided by each agent from its ties' stages (two phases,
   ``decide`` then ``advance``, so the update is synchronous as in the fast model);
 * every trip is routed on the street graph with ``networkx.shortest_path``
   (and its time and length summed edge by edge); nearest workshops come from
   one ``networkx`` Dijkstra per workshop; platform matching runs one
-  ``networkx`` Dijkstra per order from the customer's home;
+  ``networkx`` Dijkstra per order from the customer's home and loops over the
+  facilities;
 * the hourly time series is counted by looping over agents and facilities.
 
-What it shares with the fast model, so that the two can be compared output by
-output: the city (map, population via ``build_population``, facility sites,
-designers — the same set-up draws), the facility side (the same
-``FacilityAgent`` classes with ``MachinePool`` queues and ``WeeklyCalendar``
-opening hours), the event queue, order book, trip log and ledger classes, the
-rule functions ``choice.utilities`` and ``adoption.*_probability``, and the
-keyed random numbers (:class:`citymodel.keyed_random.KeyedRandom`), which make each
-draw a function of who draws it and why, not of the order of drawing. Nodes of a
-home in the bike and van graphs are found with the routers' nearest-node snapping
-(the same as the fast model); no route is ever taken from the routers' tables.
+It differs from the fast model in how it loops and routes, not in its rules:
+both call the same rule functions — the quote (:func:`citymodel.choice.quote_alternatives`),
+the logit (:func:`citymodel.choice.utilities`), prices and payments
+(:mod:`citymodel.platform`, :mod:`citymodel.accounts`), the adoption hazards
+(:mod:`citymodel.adoption`), the need clocks' gaps (:func:`citymodel.needs.next_arrival`)
+— and share the set-up (:mod:`citymodel.initialization`), the production
+component (machine pools on opening hours, :class:`citymodel.production.Production`)
+and the keyed random numbers, which make each draw a function of who draws it and
+why, not of the order of drawing.
 
 Routed times and distances are sums of the same edge values in another order
 (networkx path, edge by edge, versus scipy's Dijkstra and tree sums), so they
@@ -46,36 +46,44 @@ import numpy as np
 import pandas as pd
 
 from citymodel import adoption
-from citymodel.agents import Design, FacilityAgent, Maker, PublicWorkshop, TextileMill, publish_designs
-from citymodel.calendar import MINUTES_PER_DAY, WeeklyCalendar
-from citymodel.choice import IMPORT, PLATFORM, SELF_FABRICATION, Alternatives, utilities
+from citymodel.accounts import Accounts
+from citymodel.agents import Design, FacilityAgent, PublicWorkshop, TextileMill, publish_designs
+from citymodel.choice import ProductTable, quote_alternatives, utilities
 from citymodel.config import Config
-from citymodel.events import EventQueue
-from citymodel.keyed_random import KeyedRandom
-from citymodel.ledger import Ledger
-from citymodel.model import (
+from citymodel.events import DELIVER, JOB_DONE, PLATFORM_ACCEPT, POOL_OPEN, SELF_FAB_ARRIVE, EventQueue
+from citymodel.initialization import create_sites, home_maker, initial_population, initial_sites
+from citymodel.keyed_random import (
     AWARENESS,
     CHOICE_NOISE,
-    DELIVER,
     DESIGN_PICK,
-    FACILITY_KINDS,
     IMPORT_LEAD,
-    JOB_DONE,
     MACHINE_PURCHASE,
     MACHINE_TIME,
-    MINUTES_PER_YEAR,
-    NEED_GAP,
-    PLATFORM_ACCEPT,
-    POOL_OPEN,
-    SELF_FAB_ARRIVE,
-    STREAMS,
     TRAINING,
-    WALK_15_MIN_S,
+    KeyedRandom,
+    setup_generators,
 )
+from citymodel.needs import gap_means, next_arrival
+from citymodel.observation import Observation
 from citymodel.orderbook import OrderBook, TripLog
-from citymodel.population import AWARE, MAKER, PROSUMER, STAGES, UNAWARE, build_population
-from citymodel.siting import PUBLIC_WORKSHOP_KINDS, choose_sites, home_candidates, import_depot
-from citymodel.travel import GRAPH_OF_MODE
+from citymodel.platform import backlog_days, expected_finish, match_scores, platform_price, typical_fee
+from citymodel.policy import eligible as policy_eligible
+from citymodel.production import Production
+from citymodel.siting import import_depot
+from citymodel.vocabulary import (
+    AWARE,
+    CHANNELS,
+    FACILITY_KINDS,
+    GRAPH_OF_MODE,
+    IMPORT,
+    MAKER,
+    MINUTES_PER_DAY,
+    PLATFORM,
+    PROSUMER,
+    STAGES,
+    UNAWARE,
+    VEHICLE_MODES,
+)
 
 
 class ReferenceCitizen(mesa.Agent):
@@ -104,6 +112,7 @@ class ReferenceCitizen(mesa.Agent):
         self.home_van = home_van
         self.income = income
         self.income_quintile = income_quintile
+        self.eligible = bool(policy_eligible(income_quintile, model.config.policy))
         self.skill = skill
         self.stage = UNAWARE
         self.stage_day = [float("nan")] * len(STAGES)
@@ -120,50 +129,31 @@ class ReferenceCitizen(mesa.Agent):
         """Draw the first need of every product: an exponential gap after time 0."""
         model = self.model
         for p, mean in enumerate(model.gap_mean):
-            self.next_need.append(0.0 + float(model.keyed.exponential(NEED_GAP, mean, self.row, p, 0)[0]))
+            self.next_need.append(float(next_arrival(model.keyed, 0.0, mean, self.row, p, 0)[0]))
             self.need_count.append(0)
 
     def step(self) -> None:
         """This hour's needs: for each product whose clock rings before the hour ends, choose a channel."""
         model = self.model
-        end = model.hour_end
-        for p in range(len(model.products)):
-            while self.next_need[p] < end:
+        for p in range(len(model.products.names)):
+            while self.next_need[p] < model.hour_end:
                 t = self.next_need[p]
                 k = self.need_count[p]
-                choice = self.choose_channel(p, k)
-                model.needs_this_hour.append((t, self.row, p, k, choice))
+                model.needs_this_hour.append((t, self.row, p, k, self.choose_channel(p, k)))
                 self.need_count[p] = k + 1
-                self.next_need[p] = t + float(model.keyed.exponential(NEED_GAP, model.gap_mean[p], self.row, p,
-                                                                      k + 1)[0])
+                self.next_need[p] = float(next_arrival(model.keyed, t, model.gap_mean[p], self.row, p, k + 1)[0])
 
     def choose_channel(self, p: int, k: int) -> int:
-        """Utilities of import, platform and self-fabrication for one need; the logit draw."""
+        """This citizen's quote of each channel for one need, its utilities and its logit draw."""
         model = self.model
-        cfg = model.config
-        spec = model.specs[p]
-        fee, backlog = model.estimates[spec.machine]
-        share = 1.0 - cfg.platform.royalty_share - cfg.platform.commission
-        base = fee * spec.machine_hours + spec.material_cost + cfg.platform.delivery_fee
-        eligible = self.income_quintile in cfg.policy.targeted_quintiles
-        w_index, walk_s = self.nearest[spec.machine]
-        reach = np.isfinite(walk_s) and w_index >= 0
+        w_index, walk_s = self.nearest[model.products.machine[p]]
+        reach = bool(np.isfinite(walk_s) and w_index >= 0)
         ws_fee = model.public[w_index].fee_per_hour if w_index >= 0 else float("nan")
-        waiver = cfg.policy.fee_waiver_share if eligible else 0.0
-        material = 1 - cfg.policy.material_subsidy_share if eligible else 1.0
-        round_trip_h = 2 * (walk_s if reach else 0.0) / 3600.0
-        price = np.array([[spec.import_price, base / share,
-                           ws_fee * (1 - waiver) * spec.machine_hours + spec.material_cost * material]])
-        days = np.array([[spec.import_lead_days,
-                          cfg.platform.acceptance_minutes / 1440 + backlog + spec.machine_hours / 8.0 + 0.1,
-                          (round_trip_h + spec.machine_hours) / 24.0 + 0.5]])
-        travel = np.array([[0.0, 0.0, round_trip_h]])
-        personal = np.array([[0.0, spec.personalisation_value, spec.personalisation_value]])
-        aware = self.stage >= AWARE
-        available = np.array([[True, bool(np.isfinite(fee)) and aware,
-                               reach and aware and self.skill >= cfg.adoption.self_fab_min_skill]])
-        u = utilities(Alternatives(np.nan_to_num(price), days, travel, personal, available),
-                      np.array([self.income]), np.array([self.skill]), model.median_income, cfg.choice)[0]
+        alts = quote_alternatives(model.products, np.array([p]), model.fee_by_product, model.backlog_by_product,
+                                  np.array([self.stage >= AWARE]), np.array([self.skill]), np.array([ws_fee]),
+                                  np.array([walk_s]), np.array([reach]), np.array([self.eligible]), model.config)
+        u = utilities(alts, np.array([self.income]), np.array([self.skill]), model.median_income,
+                      model.config.choice)[0]
         noise = model.keyed.gumbel(CHOICE_NOISE, self.row, p, k, np.arange(3))
         return int(np.argmax(u + noise))
 
@@ -174,16 +164,15 @@ class ReferenceCitizen(mesa.Agent):
             return 0.0
         return sum(1 for t in self.ties if t.stage in stages) / len(self.ties)
 
-    def decide_awareness(self, day_key: int, population_share: float | None) -> None:
+    def decide_awareness(self, key: int, population_share: float | None) -> None:
         """Whether an unaware citizen becomes aware today (Bass hazard from its ties)."""
         self._decision = False
         if self.stage != UNAWARE:
             return
         cfg = self.model.config.adoption
         share = population_share if population_share is not None else self.share_of_ties((AWARE, PROSUMER, MAKER))
-        prob = adoption.awareness_probability(cfg.bass_p, cfg.bass_q, np.array([share]),
-                                              1.0 / adoption.DAYS_PER_YEAR)[0]
-        self._decision = bool(self.model.keyed.uniform(AWARENESS, self.row, day_key)[0] < prob)
+        prob = adoption.awareness_probability(cfg.bass_p, cfg.bass_q, np.array([share]), adoption.DT_YEARS)[0]
+        self._decision = bool(self.model.keyed.uniform(AWARENESS, self.row, key)[0] < prob)
 
     def advance_awareness(self, day: float) -> None:
         """Apply today's awareness decision."""
@@ -191,31 +180,28 @@ class ReferenceCitizen(mesa.Agent):
             self.stage = AWARE
             self.stage_day[AWARE] = day
 
-    def decide_training(self, day_key: int) -> bool:
+    def decide_training(self, key: int) -> bool:
         """Whether this citizen takes a training session today (and gains skill)."""
         model = self.model
-        cfg = model.config.adoption
-        if not (self.stage >= AWARE and self.skill < cfg.self_fab_min_skill
-                and self.walk_to_workshop_s <= WALK_15_MIN_S):
+        cfg = model.config
+        if not adoption.can_train(np.array([self.stage]), np.array([self.skill]),
+                                  np.array([self.walk_to_workshop_s]), cfg.adoption)[0]:
             return False
-        rate = cfg.training_rate * model.config.policy.training_multiplier
-        if model.keyed.uniform(TRAINING, self.row, day_key)[0] < 1.0 - np.exp(-rate * (1.0 / adoption.DAYS_PER_YEAR)):
-            self.skill = min(self.skill + cfg.training_skill_gain, 1.0)
+        if model.keyed.uniform(TRAINING, self.row, key)[0] < adoption.training_probability(cfg):
+            self.skill = float(adoption.trained_skill(self.skill, cfg.adoption))
             return True
         return False
 
-    def decide_machine(self, day_key: int) -> None:
+    def decide_machine(self, key: int) -> None:
         """Whether a prosumer buys a machine today (maker hazard with imitation of maker ties)."""
         self._decision = False
         if self.stage != PROSUMER:
             return
         model = self.model
-        cfg = model.config
-        grant = cfg.policy.machine_grant if self.income_quintile in cfg.policy.targeted_quintiles else 0.0
-        prob = adoption.maker_probability(cfg.adoption.maker_rate, np.array([self.income]), model.median_income,
-                                          cfg.adoption.machine_cost, np.array([grant]), cfg.adoption.maker_imitation,
-                                          np.array([self.share_of_ties((MAKER,))]), 1.0 / adoption.DAYS_PER_YEAR)[0]
-        self._decision = bool(model.keyed.uniform(MACHINE_PURCHASE, self.row, day_key)[0] < prob)
+        prob = adoption.purchase_probability(np.array([self.income]), np.array([self.eligible]),
+                                             np.array([self.share_of_ties((MAKER,))]), model.config,
+                                             model.median_income)[0]
+        self._decision = bool(model.keyed.uniform(MACHINE_PURCHASE, self.row, key)[0] < prob)
 
 
 class ReferenceModel(mesa.Model):
@@ -240,8 +226,7 @@ class ReferenceModel(mesa.Model):
         config = (config or Config()).validate()
         super().__init__(rng=config.run.seed)
         self.config = config
-        seeds = np.random.SeedSequence(config.run.seed).spawn(len(STREAMS))
-        self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
+        self.streams = setup_generators(config.run.seed)
         self.keyed = KeyedRandom(config.run.seed)
         if city is None:
             from citymodel.maps import load_city
@@ -252,23 +237,25 @@ class ReferenceModel(mesa.Model):
         self.hour_end = 60.0
         self.route_queries = 0
         self.events = EventQueue()
-        self.products = list(config.needs.products)
-        self.specs = [config.needs.product(p) for p in self.products]
-        rates = [config.needs.products[p]["needs_per_citizen_year"] for p in self.products]
-        self.gap_mean = [MINUTES_PER_YEAR / r if r > 0 else float("inf") for r in rates]
-        self.orders = OrderBook(self.products, [p["machine"] for p in config.needs.products.values()])
+        self.products = ProductTable.from_config(config)
+        self.gap_mean = gap_means([config.needs.products[p]["needs_per_citizen_year"] for p in self.products.names])
+        self.orders = OrderBook(self.products.names, self.products.machine)
         self.trips = TripLog()
-        self.ledger = Ledger()
-        self.timeseries_rows: list[dict] = []
-        self._calendars: dict[str, WeeklyCalendar] = {}
+        self.accounts = Accounts(config)
+        self.ledger = self.accounts.ledger
+        self.observation = Observation()
+        self.timeseries_rows = self.observation.rows
+        self.production = Production(self.events, self.orders,
+                                     {k: v["hours"] for k, v in config.facilities.kinds.items()},
+                                     config.run.start_weekday)
         self.needs_this_hour: list[tuple[float, int, int, int, int]] = []
-        self.hour_orders = [0, 0, 0]
-        self.estimates: dict[str, tuple[float, float]] = {}
+        self.fee_by_product = np.full(len(self.products.names), np.nan)
+        self.backlog_by_product = np.full(len(self.products.names), np.nan)
         self.graphs = {m: city.graph(m) for m in ("walk", "bike", "van", config.platform.delivery_mode)}
         self.reversed = {m: g.reverse(copy=False) for m, g in self.graphs.items()}
         self._build_citizens()
         self._build_facilities()
-        self._build_designers()
+        self.designers, self.designs, self.design_cdf = publish_designs(self, self.streams["designers"])
         self._seed_adoption()
         for c in self.citizens:
             c.start_need_clocks()
@@ -276,13 +263,8 @@ class ReferenceModel(mesa.Model):
 
     # ------------------------------------------------------------------ set-up
     def _build_citizens(self) -> None:
-        cfg = self.config
-        homes, _ = home_candidates(self.city)
-        west, south, east, north = self.city.bbox
-        centre = ((west + east) / 2, (south + north) / 2)
-        pop = build_population(cfg.run.citizens, homes, centre, cfg.population,
-                               self.streams["population"], self.streams["ties"])
-        self.median_income = float(cfg.population.income_median)
+        pop, _, _ = initial_population(self.config, self.city, self.streams)
+        self.median_income = float(self.config.population.income_median)
         walk = self.graphs["walk"]
         lon = np.array([walk.nodes[int(n)]["x"] for n in pop.home_node])
         lat = np.array([walk.nodes[int(n)]["y"] for n in pop.home_node])
@@ -291,32 +273,22 @@ class ReferenceModel(mesa.Model):
         self.citizens = [
             ReferenceCitizen(self, i, int(pop.home_node[i]), int(bike[i]), int(van[i]), float(pop.income[i]),
                              int(pop.income_quintile[i]), float(pop.skill[i]))
-            for i in range(cfg.run.citizens)
+            for i in range(len(pop))
         ]
         indptr, indices = pop.ties.indptr, pop.ties.indices
         for c in self.citizens:
             c.ties = [self.citizens[j] for j in indices[indptr[c.row]:indptr[c.row + 1]]]
 
-    def calendar_for(self, kind: str) -> WeeklyCalendar:
+    def calendar_for(self, kind: str):
         """The (shared) calendar of facility ``kind``."""
-        if kind not in self._calendars:
-            self._calendars[kind] = WeeklyCalendar(self.config.facilities.kinds[kind]["hours"],
-                                                   self.config.run.start_weekday,
-                                                   name=f"facilities.kinds.{kind}.hours")
-        return self._calendars[kind]
+        return self.production.calendar_for(kind)
 
     def _build_facilities(self) -> None:
-        cfg = self.config
-        sites, _ = choose_sites(self.city, cfg.facilities, self.streams["population"])
+        sites, _ = initial_sites(self.config, self.city, self.streams)
         self.facilities: list[FacilityAgent] = []
-        extra = {"3d_printer": cfg.policy.extra_printers_per_workshop} if cfg.policy.extra_printers_per_workshop else {}
-        for site in sites:
-            cls = PublicWorkshop if site.kind in PUBLIC_WORKSHOP_KINDS else (
-                TextileMill if site.kind == "textile_mill" else Maker)
-            spec_kind = "pro_maker" if site.kind == "maker" else site.kind
-            self.facilities.append(cls(self, len(self.facilities), site.kind, cfg.facility_kind(spec_kind), site.nodes,
-                                       site.name, site.lon, site.lat, site.placement, self.now,
-                                       extra if cls is PublicWorkshop else None, spec_kind))
+        create_sites(self, sites)
+        for facility in self.facilities:
+            self.production.track(facility)
         self.depot = import_depot(self.city)
         self.public = [f for f in self.facilities if isinstance(f, PublicWorkshop)]
         # Walking time from every node to each workshop: one networkx Dijkstra per workshop.
@@ -325,44 +297,27 @@ class ReferenceModel(mesa.Model):
             self.route_queries += 1
             to_workshop.append(nx.single_source_dijkstra_path_length(self.reversed["walk"], w.nodes["walk"],
                                                                      weight="travel_time"))
-        machines = {s.machine for s in self.specs}
         for c in self.citizens:
-            best_any = float("inf")
-            for k in range(len(self.public)):
-                best_any = min(best_any, to_workshop[k].get(c.home, float("inf")))
-            c.walk_to_workshop_s = best_any
-            for m in machines:
+            c.walk_to_workshop_s = min((t.get(c.home, float("inf")) for t in to_workshop), default=float("inf"))
+            for m in self.products.machines:
                 best, best_t = -1, float("inf")
                 for k, w in enumerate(self.public):
                     t = to_workshop[k].get(c.home, float("inf"))
                     if m in w.pools and t < best_t:
                         best, best_t = k, t
                 c.nearest[m] = (best, best_t)
-        grant_cost = cfg.policy.extra_printers_per_workshop * cfg.policy.printer_grant_cost * len(self.public)
-        if grant_cost > 0:
-            self.ledger.pay(0.0, -1, "public_budget", "machine_supplier", grant_cost, "grant")
-        for mill in (f for f in self.facilities if isinstance(f, TextileMill)):
-            if cfg.policy.mill_support > 0:
-                self.ledger.pay(0.0, -1, "public_budget", f"facility:{mill.facility_id}",
-                                cfg.policy.mill_support, "grant")
-                mill.revenue += cfg.policy.mill_support
-
-    def _build_designers(self) -> None:
-        self.designers, self.designs, self.design_cdf = publish_designs(self, self.streams["designers"])
+        self.accounts.equipment_grants(len(self.public))
+        self.accounts.mill_support([f for f in self.facilities if isinstance(f, TextileMill)])
 
     def _seed_adoption(self) -> None:
         cfg = self.config.adoption
         for c in self.citizens:
-            if self.keyed.uniform(AWARENESS, c.row, 0)[0] < cfg.initial_aware_share:
+            if adoption.initially_aware(self.keyed, c.row, cfg)[0]:
                 c.stage = AWARE
                 c.stage_day[AWARE] = 0.0
-        n = len(self.citizens)
-        n_makers = int(round(cfg.initial_maker_share * n))
-        if n_makers:
-            income = np.array([c.income for c in self.citizens])
-            rows = self.streams["adoption"].choice(n, size=n_makers, replace=False, p=income / income.sum())
-            for row in np.sort(rows):
-                self._become_maker(self.citizens[int(row)], pay=False)
+        income = np.array([c.income for c in self.citizens])
+        for row in adoption.initial_maker_rows(income, cfg, self.streams["adoption"]):
+            self._become_maker(self.citizens[int(row)], pay=False)
 
     # ------------------------------------------------------------------ routing (networkx, per trip)
     def route(self, mode: str, source: int, target: int) -> tuple[float, float]:
@@ -379,8 +334,7 @@ class ReferenceModel(mesa.Model):
         return time_s, dist_m
 
     def _home_node(self, citizen: ReferenceCitizen, mode: str) -> int:
-        graph = GRAPH_OF_MODE[mode]
-        return {"walk": citizen.home, "bike": citizen.home_bike, "van": citizen.home_van}[graph]
+        return {"walk": citizen.home, "bike": citizen.home_bike, "van": citizen.home_van}[GRAPH_OF_MODE[mode]]
 
     # ------------------------------------------------------------------ stepping
     def step(self) -> None:
@@ -389,8 +343,8 @@ class ReferenceModel(mesa.Model):
         self.hour_end = start + 60.0
         if start % MINUTES_PER_DAY == 0:
             self._daily_update()
-        self.hour_orders = [0, 0, 0]
-        self.estimates = self._platform_estimates()
+        self.observation.start_hour()
+        self._update_quote_basis()
         self.needs_this_hour = []
         self.agents_by_type[ReferenceCitizen].shuffle_do("step")
         self._place_orders()
@@ -405,17 +359,19 @@ class ReferenceModel(mesa.Model):
         for _ in range(int(round((days if days is not None else self.config.run.days) * 24))):
             self.step()
 
-    def _platform_estimates(self) -> dict[str, tuple[float, float]]:
-        out = {}
-        for machine in {s.machine for s in self.specs}:
-            offering = [f for f in self.facilities if f.takes_platform_orders and machine in f.pools]
-            if not offering:
-                out[machine] = (np.nan, np.nan)
-                continue
-            fee = float(np.median([f.fee_per_hour for f in offering]))
-            backlog = float(np.mean([f.pools[machine].backlog_min() for f in offering])) / (8 * 60)
-            out[machine] = (fee, backlog)
-        return out
+    def _offering(self, machine: str) -> list[FacilityAgent]:
+        return [f for f in self.facilities if f.takes_platform_orders and machine in f.pools]
+
+    def _update_quote_basis(self) -> None:
+        """Per product: the platform's typical fee and queue this hour (a loop over the offering facilities)."""
+        for p, machine in enumerate(self.products.machine):
+            offering = self._offering(machine)
+            if offering:
+                self.fee_by_product[p] = typical_fee(np.array([f.fee_per_hour for f in offering]))
+                self.backlog_by_product[p] = backlog_days(np.array([f.pools[machine].backlog_min() for f in offering]),
+                                                          self.config)
+            else:
+                self.fee_by_product[p] = self.backlog_by_product[p] = np.nan
 
     def _place_orders(self) -> None:
         """Book the hour's needs in time order: imports first, then local orders (as the fast model does)."""
@@ -423,36 +379,37 @@ class ReferenceModel(mesa.Model):
         needs = sorted(self.needs_this_hour)
         for _, row, _, _, choice in needs:
             self.citizens[row].orders_by_channel[choice] += 1
-            self.hour_orders[choice] += 1
+        self.observation.count_orders(np.array([n[4] for n in needs], dtype=np.int64))
         sigma = np.sqrt(np.log1p(cfg.needs.import_lead_cv**2))
         for when, row, p, k, choice in needs:
             if choice != IMPORT:
                 continue
-            spec = self.specs[p]
             design = self._pick_design(row, p, k)
-            lead = spec.import_lead_days * 1440.0 * self.keyed.lognormal(IMPORT_LEAD, -sigma**2 / 2, sigma, row, p, k)
+            price = self.products.import_price[p]
+            lead = self.products.import_lead_days[p] * 1440.0 * self.keyed.lognormal(IMPORT_LEAD, -sigma**2 / 2,
+                                                                                      sigma, row, p, k)
             citizen = self.citizens[row]
             time_s, dist_m = self.route("van", self.depot, citizen.home_van)
             ids = self.orders.add_imports(np.array([row]), np.array([p]), np.array([when]), when + lead,
-                                          np.array([spec.import_price]), self.depot, np.array([citizen.home_van]),
+                                          np.array([price]), self.depot, np.array([citizen.home_van]),
                                           np.array([time_s]), np.array([dist_m]), machines=[design.machine])
-            self.ledger.pay(when, int(ids[0]), f"citizen:{row}", "import_supplier", spec.import_price, "price")
+            self.accounts.imports(np.array([when]), ids, np.array([row]), np.array([price]))
         shape = 1.0 / cfg.needs.machine_time_cv**2
         for when, row, p, k, choice in needs:
             if choice == IMPORT:
                 continue
-            spec = self.specs[p]
             design = self._pick_design(row, p, k)
             hours = float(self.keyed.gamma(MACHINE_TIME, shape, design.machine_hours / shape, row, p, k)[0])
-            order_id = self.orders.new(citizen_id=row, channel=choice, product=p, design=design,
-                                       machine=spec.machine, created_min=when, machine_hours=hours)
+            machine = self.products.machine[p]
+            order_id = self.orders.new(citizen_id=row, channel=choice, product=p, design=design, machine=machine,
+                                       created_min=when, machine_hours=hours)
             if choice == PLATFORM:
                 self.events.push(when + cfg.platform.acceptance_minutes, PLATFORM_ACCEPT, order_id)
             else:
-                self._start_self_fabrication(order_id, self.citizens[row], spec.machine, when)
+                self._start_self_fabrication(order_id, self.citizens[row], machine, when)
 
     def _pick_design(self, row: int, p: int, k: int) -> Design:
-        product = self.products[p]
+        product = self.products.names[p]
         return self.designs[product][int(self.keyed.choice(DESIGN_PICK, self.design_cdf[product], row, p, k)[0])]
 
     # ------------------------------------------------------------------ self-fabrication
@@ -471,115 +428,11 @@ class ReferenceModel(mesa.Model):
     def _on_self_fab_arrive(self, order_id: int) -> None:
         self._submit_job(order_id, platform=False)
 
-    # ------------------------------------------------------------------ platform
-    def _on_platform_accept(self, order_id: int) -> None:
-        cfg = self.config
-        machine = self.orders.machine_of(order_id)
-        citizen = self.citizens[self.orders.citizen_of(order_id)]
-        candidates = [f for f in self.facilities if f.takes_platform_orders and machine in f.pools]
-        if not candidates:
-            self.orders.cancel(order_id, self.now)
-            return
-        mode = cfg.platform.delivery_mode
-        self.route_queries += 1
-        to_home = nx.single_source_dijkstra_path_length(self.reversed[mode], self._home_node(citizen, mode),
-                                                        weight="travel_time")
-        node_key = GRAPH_OF_MODE[mode]
-        time_s = np.array([to_home.get(f.nodes[node_key], np.inf) for f in candidates])
-        reachable = np.isfinite(time_s)
-        if not reachable.any():
-            self.orders.cancel(order_id, self.now)
-            return
-        hours = self.orders.quote_hours(order_id)
-        fee = np.array([f.fee_per_hour for f in candidates])
-        if cfg.platform.matching == "nearest":
-            score = time_s
-        elif cfg.platform.matching == "cheapest":
-            score = fee * hours + time_s / 3600.0 * 1e-6
-        else:
-            finish = np.array([f.calendar.time_after_open_minutes(f.calendar.next_open(self.now),
-                                                                  f.pools[machine].backlog_min() + hours * 60.0)
-                               for f in candidates])
-            score = finish + time_s / 60.0
-        facility = candidates[int(np.argmin(np.where(reachable, score, np.inf)))]
-        base = facility.fee_per_hour * hours + self.orders.material_of(order_id) + cfg.platform.delivery_fee
-        price = base / (1.0 - cfg.platform.royalty_share - cfg.platform.commission)
-        self.orders.assign(order_id, facility, mode, price=price, royalty=price * cfg.platform.royalty_share)
-        self._submit_job(order_id, platform=True)
-
-    # ------------------------------------------------------------------ production (shared MachinePool rules)
-    def _submit_job(self, order_id: int, platform: bool) -> None:
-        facility = self.facilities[self.orders.facility_of(order_id)]
-        machine = self.orders.machine_of(order_id)
-        facility.pools[machine].submit(order_id, self.orders.machine_minutes(order_id), platform)
-        self._start_pool(facility, machine)
-
-    def _start_pool(self, facility: FacilityAgent, machine: str) -> None:
-        pool = facility.pools[machine]
-        for batch_id, batch in pool.start_ready(self.now):
-            for order_id in batch.order_ids:
-                self.orders.set_started(order_id, self.now)
-            self.events.push(batch.finish_min, JOB_DONE, (facility.facility_id, machine, batch_id))
-        if pool.queue and pool.free > 0 and not facility.calendar.is_open(self.now):
-            opens = facility.calendar.next_open(self.now)
-            if pool.wakeup_at != opens:
-                pool.wakeup_at = opens
-                self.events.push(opens, POOL_OPEN, (facility.facility_id, machine))
-
-    def _on_pool_open(self, payload: tuple[int, str]) -> None:
-        facility = self.facilities[payload[0]]
-        facility.pools[payload[1]].wakeup_at = -1.0
-        self._start_pool(facility, payload[1])
-
-    def _on_job_done(self, payload: tuple[int, str, int]) -> None:
-        facility_id, machine, batch_id = payload
-        facility = self.facilities[facility_id]
-        batch = facility.pools[machine].finish(batch_id)
-        for order_id in batch.order_ids:
-            self.orders.set_completed(order_id, self.now)
-            if self.orders.channel_of(order_id) == PLATFORM:
-                self._deliver_platform(order_id, facility)
-            else:
-                self._finish_self_fabrication(order_id, facility)
-        self._start_pool(facility, machine)
-
-    def _deliver_platform(self, order_id: int, facility: FacilityAgent) -> None:
-        cfg = self.config
-        citizen = self.citizens[self.orders.citizen_of(order_id)]
-        mode = cfg.platform.delivery_mode
-        origin = int(facility.nodes[GRAPH_OF_MODE[mode]])
-        dest = self._home_node(citizen, mode)
-        time_s, dist_m = self.route(mode, origin, dest)
-        self.trips.add(facility.facility_id, facility.kind, "delivery", mode, origin, dest, self.now,
-                       self.now + time_s / 60.0, time_s, dist_m, order_id)
-        vehicle_km = dist_m / 1000.0 if mode in ("van", "cargo_bike") else 0.0
-        self.orders.set_trip(order_id, origin, dest, time_s, dist_m, vehicle_km)
-        price = self.orders.price_of(order_id)
-        royalty = self.orders.royalty_of(order_id)
-        base = price * (1.0 - cfg.platform.royalty_share - cfg.platform.commission)
-        self.ledger.pay(self.now, order_id, f"citizen:{citizen.row}", "platform", price, "price")
-        self.ledger.pay(self.now, order_id, "platform", f"facility:{facility.facility_id}", base, "fee")
-        designer = self.designers[self.orders.designer_of(order_id)]
-        self.ledger.pay(self.now, order_id, "platform", f"designer:{designer.designer_id}", royalty, "royalty")
-        facility.revenue += base
-        designer.earn(royalty, self.now)
-        self.events.push(self.now + time_s / 60.0, DELIVER, order_id)
-
     def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent) -> None:
-        cfg = self.config
         citizen = self.citizens[self.orders.citizen_of(order_id)]
-        hours = self.orders.machine_minutes(order_id) / 60.0
-        fee = workshop.fee_per_hour * hours
-        material = self.orders.material_of(order_id)
-        subsidy = 0.0
-        if citizen.income_quintile in cfg.policy.targeted_quintiles:
-            subsidy = fee * cfg.policy.fee_waiver_share + material * cfg.policy.material_subsidy_share
-        paid = fee + material - subsidy
-        payee = f"facility:{workshop.facility_id}"
-        self.ledger.pay(self.now, order_id, f"citizen:{citizen.row}", payee, paid, "fee")
-        if subsidy > 0:
-            self.ledger.pay(self.now, order_id, "public_budget", payee, subsidy, "subsidy")
-        workshop.revenue += fee + material
+        paid, subsidy = self.accounts.self_fabrication(self.now, order_id, citizen.row, workshop,
+                                                       self.orders.machine_minutes(order_id) / 60.0,
+                                                       self.orders.material_of(order_id), citizen.eligible)
         self.orders.set_money(order_id, price=paid, subsidy=subsidy)
         back_s, back_m = self.route("walk", workshop.nodes["walk"], citizen.home)
         self.trips.add(citizen.row, "citizen", "return_home", "walk", workshop.nodes["walk"], citizen.home, self.now,
@@ -589,6 +442,68 @@ class ReferenceModel(mesa.Model):
             citizen.stage = PROSUMER
             citizen.stage_day[PROSUMER] = self.now / MINUTES_PER_DAY
         self.events.push(self.now + back_s / 60.0, DELIVER, order_id)
+
+    # ------------------------------------------------------------------ platform
+    def _on_platform_accept(self, order_id: int) -> None:
+        cfg = self.config
+        machine = self.orders.machine_of(order_id)
+        citizen = self.citizens[self.orders.citizen_of(order_id)]
+        candidates = self._offering(machine)
+        if not candidates:
+            self.orders.cancel(order_id, self.now)
+            return
+        mode = cfg.platform.delivery_mode
+        self.route_queries += 1
+        to_home = nx.single_source_dijkstra_path_length(self.reversed[mode], self._home_node(citizen, mode),
+                                                        weight="travel_time")
+        time_s = np.array([to_home.get(f.nodes[GRAPH_OF_MODE[mode]], np.inf) for f in candidates])
+        if not np.isfinite(time_s).any():
+            self.orders.cancel(order_id, self.now)
+            return
+        hours = self.orders.quote_hours(order_id)
+        finish = np.array([expected_finish(f.calendar, self.now, f.pools[machine].backlog_min(), hours * 60.0)
+                           for f in candidates])
+        score = match_scores(cfg.platform.matching, time_s, np.array([f.fee_per_hour for f in candidates]),
+                             hours, finish)
+        facility = candidates[int(np.argmin(score))]
+        price = platform_price(facility.fee_per_hour, hours, self.orders.material_of(order_id), cfg.platform)
+        self.orders.assign(order_id, facility, mode, price=price, royalty=price * cfg.platform.royalty_share)
+        self._submit_job(order_id, platform=True)
+
+    def _deliver_platform(self, order_id: int, facility: FacilityAgent) -> None:
+        mode = self.config.platform.delivery_mode
+        citizen = self.citizens[self.orders.citizen_of(order_id)]
+        origin = int(facility.nodes[GRAPH_OF_MODE[mode]])
+        dest = self._home_node(citizen, mode)
+        time_s, dist_m = self.route(mode, origin, dest)
+        self.trips.add(facility.facility_id, facility.kind, "delivery", mode, origin, dest, self.now,
+                       self.now + time_s / 60.0, time_s, dist_m, order_id)
+        self.orders.set_trip(order_id, origin, dest, time_s, dist_m, dist_m / 1000.0 if mode in VEHICLE_MODES else 0.0)
+        self.accounts.platform_order(self.now, order_id, citizen.row, facility,
+                                     self.designers[self.orders.designer_of(order_id)],
+                                     self.orders.price_of(order_id), self.orders.royalty_of(order_id))
+        self.events.push(self.now + time_s / 60.0, DELIVER, order_id)
+
+    # ------------------------------------------------------------------ production (the shared component)
+    def _submit_job(self, order_id: int, platform: bool) -> None:
+        facility = self.facilities[self.orders.facility_of(order_id)]
+        self.production.submit(facility, self.orders.machine_of(order_id), order_id,
+                               self.orders.machine_minutes(order_id), platform, self.now)
+
+    def _on_pool_open(self, payload: tuple[int, str]) -> None:
+        self.production.wake(self.facilities[payload[0]], payload[1], self.now)
+
+    def _on_job_done(self, payload: tuple[int, str, int]) -> None:
+        facility_id, machine, batch_id = payload
+        facility = self.facilities[facility_id]
+        batch = self.production.finish(facility, machine, batch_id)
+        for order_id in batch.order_ids:
+            self.orders.set_completed(order_id, self.now)
+            if self.orders.channel_of(order_id) == PLATFORM:
+                self._deliver_platform(order_id, facility)
+            else:
+                self._finish_self_fabrication(order_id, facility)
+        self.production.start(facility, machine, self.now)
 
     def _on_deliver(self, order_id: int) -> None:
         self.orders.set_delivered(order_id, self.now)
@@ -603,46 +518,33 @@ class ReferenceModel(mesa.Model):
 
     # ------------------------------------------------------------------ daily adoption (per agent)
     def _daily_update(self) -> None:
-        cfg = self.config
         day = self.now / MINUTES_PER_DAY
-        day_key = int(self.now // MINUTES_PER_DAY) + 1
+        key = adoption.day_key(self.now)
         population_share = None
-        if cfg.adoption.well_mixed:
+        if self.config.adoption.well_mixed:
             population_share = sum(1 for c in self.citizens if c.stage >= AWARE) / len(self.citizens)
-        self.agents_by_type[ReferenceCitizen].do("decide_awareness", day_key, population_share)
-        self.agents_by_type[ReferenceCitizen].do("advance_awareness", day)
-        trained = [c.row for c in self.citizens if c.decide_training(day_key)]
-        cost = cfg.policy.training_cost_per_session
-        if trained and cost > 0:
-            for _ in trained:
-                self.ledger.pay(self.now, -1, "public_budget", "training_provider", cost, "training")
-        self.agents_by_type[ReferenceCitizen].do("decide_machine", day_key)
+        citizens = self.agents_by_type[ReferenceCitizen]
+        citizens.do("decide_awareness", key, population_share)
+        citizens.do("advance_awareness", day)
+        trained = sum(1 for c in self.citizens if c.decide_training(key))
+        self.accounts.training(self.now, trained)
+        citizens.do("decide_machine", key)
         for c in [c for c in self.citizens if c._decision]:
             self._become_maker(c, pay=True)
 
     def _become_maker(self, citizen: ReferenceCitizen, pay: bool) -> None:
-        cfg = self.config
         citizen.stage = MAKER
         citizen.stage_day[MAKER] = self.now / MINUTES_PER_DAY
         if pay:
-            eligible = citizen.income_quintile in cfg.policy.targeted_quintiles
-            grant = min(cfg.policy.machine_grant, cfg.adoption.machine_cost) if eligible else 0.0
-            self.ledger.pay(self.now, -1, f"citizen:{citizen.row}", "machine_supplier",
-                            cfg.adoption.machine_cost - grant, "machine")
-            if grant > 0:
-                self.ledger.pay(self.now, -1, "public_budget", "machine_supplier", grant, "grant")
+            self.accounts.machine(self.now, citizen.row, citizen.eligible)
         nodes = {"walk": citizen.home, "bike": citizen.home_bike, "van": citizen.home_van}
-        maker = Maker(self, len(self.facilities), "maker", cfg.facility_kind("maker"), nodes,
-                      f"maker at citizen {citizen.row}", float("nan"), float("nan"), "citizen_home", self.now,
-                      None, "maker")
-        maker.owner = citizen.row
-        self.facilities.append(maker)
+        self.production.track(home_maker(self, citizen.row, nodes))
 
     # ------------------------------------------------------------------ time series (loops)
     def _record_hour(self, start: float) -> None:
-        row: dict[str, Any] = {"hour": int(start // 60), "day": int(start // MINUTES_PER_DAY)}
-        for s, name in enumerate(STAGES):
-            row[f"n_{name}"] = sum(1 for c in self.citizens if c.stage == s)
+        stages = np.zeros(len(STAGES), dtype=np.int64)
+        for c in self.citizens:
+            stages[c.stage] += 1
         at = start + 60.0
         busy = dict.fromkeys(FACILITY_KINDS, 0)
         open_ = dict.fromkeys(FACILITY_KINDS, 0)
@@ -654,13 +556,7 @@ class ReferenceModel(mesa.Model):
                 if is_open:
                     busy[f.kind] += len(pool.running)
                     open_[f.kind] += pool.count
-        for kind in FACILITY_KINDS:
-            row[f"busy_machines_{kind}"] = busy[kind]
-            row[f"open_machines_{kind}"] = open_[kind]
-            row[f"queue_{kind}"] = queue[kind]
-        for c, name in enumerate(("import", "platform", "self_fabrication")):
-            row[f"orders_{name}"] = self.hour_orders[c]
-        self.timeseries_rows.append(row)
+        self.observation.record(start, stages, busy, open_, queue)
 
     # ------------------------------------------------------------------ outputs for comparison
     def citizens_frame(self) -> pd.DataFrame:
@@ -669,15 +565,13 @@ class ReferenceModel(mesa.Model):
             "citizen_id": [c.row for c in self.citizens],
             "stage": [STAGES[c.stage] for c in self.citizens],
             "skill": [c.skill for c in self.citizens],
-            "orders_import": [c.orders_by_channel[IMPORT] for c in self.citizens],
-            "orders_platform": [c.orders_by_channel[PLATFORM] for c in self.citizens],
-            "orders_self_fabrication": [c.orders_by_channel[SELF_FABRICATION] for c in self.citizens],
+            **{f"orders_{name}": [c.orders_by_channel[i] for c in self.citizens] for i, name in enumerate(CHANNELS)},
             **{f"became_{name}_day": [c.stage_day[s] for c in self.citizens]
                for s, name in enumerate(STAGES[1:], start=1)},
         })
 
 
-def run_reference(config: Config, city=None) -> tuple[ReferenceModel, dict[str, float]]:
+def run_reference(config: Config, city=None) -> tuple[ReferenceModel, dict[str, Any]]:
     """Build and run a :class:`ReferenceModel`; return it and its seconds: ``build_model``,
     ``simulate`` (wall) and ``simulate_cpu`` (process CPU time)."""
     t0 = time.perf_counter()

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from citymodel.population import project
+from citymodel.vocabulary import PUBLIC_WORKSHOP_KINDS
 
-PUBLIC_WORKSHOP_KINDS = ("library", "school", "community_centre", "youth_centre", "shopping_centre", "makerspace")
 SITE_MODES = ("walk", "bike", "van")
 # Fewer residential POIs than this would crowd a whole city into a few buildings.
 MIN_RESIDENTIAL_POIS = 200

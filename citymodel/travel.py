@@ -17,8 +17,34 @@ from __future__ import annotations
 import numpy as np
 
 from citymodel.population import Population
+from citymodel.vocabulary import GRAPH_OF_MODE
 
-GRAPH_OF_MODE = {"walk": "walk", "bike": "bike", "cargo_bike": "bike", "van": "van"}
+__all__ = ["GRAPH_OF_MODE", "ImportLastMile", "TravelTables"]
+
+
+class ImportLastMile:
+    """Van legs from the import depot to homes: ``legs(who) -> (time_s, dist_m, destination nodes)``.
+
+    Parameters
+    ----------
+    time_s, dist_m
+        Travel time (s) and distance (m) from the depot to every van-graph node (router order).
+    home_van_idx
+        Each citizen's home in router order of the van graph.
+    home_van_nodes
+        Each citizen's home node (OSM id) in the van graph.
+    """
+
+    def __init__(self, time_s: np.ndarray, dist_m: np.ndarray, home_van_idx: np.ndarray,
+                 home_van_nodes: np.ndarray) -> None:
+        self.time_s = time_s
+        self.dist_m = dist_m
+        self.home_van_idx = home_van_idx
+        self.home_van_nodes = home_van_nodes
+
+    def __call__(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        idx = self.home_van_idx[who]
+        return self.time_s[idx], self.dist_m[idx], self.home_van_nodes[who]
 
 
 class TravelTables:
@@ -176,15 +202,8 @@ class TravelTables:
         return (float(self._d_time[row, i]), float(self._d_dist[row, i]),
                 self.facility_node(facility, self.delivery_mode), int(self.home_delivery_node[citizen]))
 
-    def import_last_mile(self, depot_node: int):
-        """A function ``who -> (time_s, dist_m, dest_nodes)`` of van legs from the import depot to homes."""
+    def import_last_mile(self, depot_node: int) -> ImportLastMile:
+        """The van legs from the import depot at ``depot_node`` to every home (one Dijkstra)."""
         t, d = self.van.one_to_all(depot_node)
-        t, d = t[0], d[0]
         self.dijkstra_sources += 1
-        van_nodes = self.home_nodes_by_graph["van"]
-        van_idx = self.home_van_idx
-
-        def leg(who: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            return t[van_idx[who]], d[van_idx[who]], van_nodes[who]
-
-        return leg
+        return ImportLastMile(t[0], d[0], self.home_van_idx, self.home_nodes_by_graph["van"])

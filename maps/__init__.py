@@ -8,6 +8,7 @@
 
 from citymodel.errors import MapError
 
+from .cache import clear_shared_cities, shared_city
 from .city import ATTRIBUTION, DERIVED_MODES, MODES, City
 from .info import map_info
 from .load import DEFAULT_MAP, load_city
@@ -15,4 +16,4 @@ from .pois import POI_KINDS
 from .router import Router
 
 __all__ = ["ATTRIBUTION", "DEFAULT_MAP", "DERIVED_MODES", "MODES", "POI_KINDS", "City",
-           "MapError", "Router", "load_city", "map_info"]
+           "MapError", "Router", "clear_shared_cities", "load_city", "map_info", "shared_city"]

@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 
 from citymodel.config import Config, apply_overrides
+from citymodel.keyed_random import KeyedRandom
 from citymodel.maps import load_city
-from citymodel.model import CityModel, KeyedRandom
+from citymodel.model import CityModel
 from citymodel.reference import ReferenceCitizen, ReferenceModel
 from citymodel.tables import agents_table
 

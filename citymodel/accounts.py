@@ -1,0 +1,121 @@
+"""Money: who pays whom for every order, machine, training session and grant, and what it costs the public (£).
+
+The price rules live here once (:func:`self_fabrication_bill`,
+:func:`platform_split`, :func:`machine_purchase`) and the :class:`Accounts`
+component records each payment in the run's :class:`~citymodel.ledger.Ledger`.
+Both the vectorised model and the per-agent reference settle through it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from citymodel.config import Config, PlatformConfig, PolicyConfig
+from citymodel.ledger import Ledger
+
+
+def self_fabrication_bill(fee_per_hour: float | np.ndarray, machine_hours: float | np.ndarray,
+                          material: float | np.ndarray, eligible: bool | np.ndarray,
+                          policy: PolicyConfig) -> tuple:
+    """What making an item at a public workshop costs: (fee £, public subsidy £, paid by the citizen £).
+
+    The fee is ``fee_per_hour · machine_hours``; an eligible citizen has the share
+    ``policy.fee_waiver_share`` of the fee and ``policy.material_subsidy_share`` of the material paid by
+    the public budget. Element-wise on arrays; NaN fees (no workshop) give NaN.
+    """
+    fee = fee_per_hour * machine_hours
+    subsidy = np.where(eligible, fee * policy.fee_waiver_share + material * policy.material_subsidy_share, 0.0)
+    return fee, subsidy, fee + material - subsidy
+
+
+def platform_split(price: float, platform: PlatformConfig) -> tuple[float, float]:
+    """How a platform price (£) is shared: (to the making facility £, royalty to the designer £).
+
+    The platform keeps the commission ``platform.commission`` of the price.
+    """
+    return price * (1.0 - platform.royalty_share - platform.commission), price * platform.royalty_share
+
+
+def machine_purchase(eligible: bool, config: Config) -> tuple[float, float]:
+    """A citizen buying a machine: (paid by the citizen £, public grant £, at most the machine's price)."""
+    cost = config.adoption.machine_cost
+    grant = min(config.policy.machine_grant, cost) if eligible else 0.0
+    return cost - grant, grant
+
+
+class Accounts:
+    """The run's payments: a ledger and the settlement of each kind of transaction.
+
+    Parameters
+    ----------
+    config
+        The run's configuration (prices, shares, policy).
+
+    Attributes
+    ----------
+    ledger
+        Every payment as a row (see :class:`~citymodel.ledger.Ledger`).
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.ledger = Ledger()
+
+    def imports(self, when: np.ndarray, order_ids: np.ndarray, who: np.ndarray, price: np.ndarray) -> None:
+        """Citizens ``who`` pay the import supplier ``price`` (£) for their imports."""
+        self.ledger.pay_many(when, order_ids, [f"citizen:{c}" for c in who], "import_supplier", price, "price")
+
+    def platform_order(self, now: float, order_id: int, citizen: int, facility, designer, price: float,
+                       royalty: float) -> None:
+        """A platform order is paid on completion: citizen -> platform -> facility and designer."""
+        base, _ = platform_split(price, self.config.platform)
+        self.ledger.pay(now, order_id, f"citizen:{citizen}", "platform", price, "price")
+        self.ledger.pay(now, order_id, "platform", f"facility:{facility.facility_id}", base, "fee")
+        self.ledger.pay(now, order_id, "platform", f"designer:{designer.designer_id}", royalty, "royalty")
+        facility.revenue += base
+        designer.earn(royalty, now)
+
+    def self_fabrication(self, now: float, order_id: int, citizen: int, workshop, machine_hours: float,
+                         material: float, eligible: bool) -> tuple[float, float]:
+        """A citizen pays the workshop for a finished job (the public budget pays any subsidy).
+
+        Returns (paid by the citizen £, subsidy £).
+        """
+        fee, subsidy, paid = self_fabrication_bill(workshop.fee_per_hour, machine_hours, material, eligible,
+                                                   self.config.policy)
+        subsidy, paid = float(subsidy), float(paid)
+        payee = f"facility:{workshop.facility_id}"
+        self.ledger.pay(now, order_id, f"citizen:{citizen}", payee, paid, "fee")
+        if subsidy > 0:
+            self.ledger.pay(now, order_id, "public_budget", payee, subsidy, "subsidy")
+        workshop.revenue += fee + material
+        return paid, subsidy
+
+    def training(self, now: float, sessions: int) -> None:
+        """The public budget pays ``policy.training_cost_per_session`` for each of ``sessions``."""
+        cost = self.config.policy.training_cost_per_session
+        if sessions and cost > 0:
+            self.ledger.pay_many(np.full(sessions, now), np.full(sessions, -1), "public_budget",
+                                 "training_provider", np.full(sessions, cost), "training")
+
+    def machine(self, now: float, citizen: int, eligible: bool) -> None:
+        """A citizen buys a machine (any grant paid by the public budget)."""
+        paid, grant = machine_purchase(eligible, self.config)
+        self.ledger.pay(now, -1, f"citizen:{citizen}", "machine_supplier", paid, "machine")
+        if grant > 0:
+            self.ledger.pay(now, -1, "public_budget", "machine_supplier", grant, "grant")
+
+    def equipment_grants(self, n_workshops: int) -> None:
+        """Set-up: the public budget buys ``policy.extra_printers_per_workshop`` printers for every workshop."""
+        policy = self.config.policy
+        cost = policy.extra_printers_per_workshop * policy.printer_grant_cost * n_workshops
+        if cost > 0:
+            self.ledger.pay(0.0, -1, "public_budget", "machine_supplier", cost, "grant")
+
+    def mill_support(self, mills: list) -> None:
+        """Set-up: the public budget pays ``policy.mill_support`` to every textile mill."""
+        support = self.config.policy.mill_support
+        for mill in mills:
+            if support > 0:
+                self.ledger.pay(0.0, -1, "public_budget", f"facility:{mill.facility_id}", support, "grant")
+                mill.revenue += support
