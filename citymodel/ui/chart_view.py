@@ -13,7 +13,7 @@ from citymodel.ui.live_metrics import Sample
 
 @solara.component_vue(str(Path(__file__).with_name("chart_canvas.vue")))
 def ChartCanvas(spec: dict, feed: dict, event_resync: Callable[[dict], None] | None = None):
-    """The canvas chart (see ``chart_canvas.vue``): ``feed`` = {run, start, rows} of rows from ``start`` on."""
+    """The canvas chart (see ``chart_canvas.vue``): ``feed`` = {run, start, end, rows}: the rows of samples start..end."""
 
 
 @solara.component
@@ -35,7 +35,8 @@ def ChartView(spec: ChartSpec, samples: list[Sample], run_id: int, horizon_h: fl
     resyncs, set_resyncs = solara.use_state(0)
     start = sent.current[1] if sent.current[0] == run_id else 0
     start = min(start, len(samples))
-    feed = {"run": run_id, "start": start, "rows": chart_rows(spec, samples[start:]), "resyncs": resyncs}
+    feed = {"run": run_id, "start": start, "end": len(samples), "rows": chart_rows(spec, samples[start:]),
+            "resyncs": resyncs}
     sent.current = (run_id, len(samples))
 
     def resync(_data: dict) -> None:

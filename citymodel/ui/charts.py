@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from citymodel.metrics import CHANNELS, STAGES
 from citymodel.report import CHANNEL_COLORS, KIND_STYLE, STAGE_COLORS
 from citymodel.ui.live_metrics import Sample
+from citymodel.vocabulary import CHANNELS, STAGES
 
 QUINTILE_COLOURS = ("#b2182b", "#ef8a62", "#b8b8b8", "#67a9cf", "#2166ac")
 DECILE_COLOURS = ("#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7",
@@ -104,8 +104,9 @@ def _clean(value: float | None) -> float | None:
 
 
 def chart_rows(spec: ChartSpec, samples: Sequence[Sample]) -> list[list[float | None]]:
-    """``[hour, value per series]`` per sample."""
-    return [[round(s.hour, 3), *(_clean(v) for v in spec.read(s))] for s in samples]
+    """``[hour, value per series]`` per sample that has at least one value."""
+    rows = [[round(s.hour, 3), *(_clean(v) for v in spec.read(s))] for s in samples]
+    return [row for row in rows if any(v is not None for v in row[1:])]
 
 
 def chart_png(spec: ChartSpec, samples: Sequence[Sample], horizon_h: float, subtitle: str = "") -> bytes:

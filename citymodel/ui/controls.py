@@ -13,8 +13,8 @@ from typing import Any
 
 import solara
 
-from citymodel.siting import PUBLIC_WORKSHOP_KINDS
 from citymodel.ui.levers import LEVERS, MACHINE_TYPES, Lever
+from citymodel.vocabulary import PUBLIC_WORKSHOP_KINDS
 
 SPEEDS_H_PER_S = (1, 2, 6, 12, 24, 48, 96, 168)
 """Speeds offered (simulated hours per second)."""
@@ -44,7 +44,7 @@ def LeverSlider(lever: Lever, value: float, on_commit: Callable[[str, Any], None
     solara.Text(f"{lever.label}: {fmt}", classes=["cm-lever-label"], style={"font-size": "12px"})
     slider = solara.v.Slider(v_model=shown, on_v_model=lambda v: set_shown(cast(v)), label=None,
                              min=lever.minimum, max=lever.maximum, step=lever.step, thumb_label=True,
-                             hide_details=True, class_="cm-lever", attributes={"data-key": lever.key})
+                             hide_details=True, class_=f"cm-lever cm-lever-{lever.key.replace('.', '-')}")
     solara.v.use_event(slider, "change", lambda _widget, _event, data: on_commit(lever.key, data))
 
 

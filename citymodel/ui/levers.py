@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from citymodel.errors import CitymodelError
-from citymodel.siting import PUBLIC_WORKSHOP_KINDS
+from citymodel.vocabulary import PUBLIC_WORKSHOP_KINDS
 
 MACHINE_TYPES = ("3d_printer", "laser_cutter", "cnc_router", "knitting")
 MATCHING_RULES = ("nearest", "earliest", "cheapest")

@@ -1,8 +1,8 @@
 """The headline metrics of a running model, sampled step by step with the functions of ``summary.json``.
 
 Each sample calls :mod:`citymodel.metrics` on the model's tables as of now
-(:func:`citymodel.tables.agents_table`, :func:`~citymodel.tables.facilities_table`,
-the order book): the app's charts and panels therefore show exactly what
+(the columns of :func:`citymodel.tables.agents_table` that the metrics read,
+:func:`~citymodel.tables.facilities_table`, the order book): the app's charts and panels therefore show exactly what
 ``summary.json`` would say if the run stopped at that hour. Samples are appended
 (one per step the app takes); nothing already sampled is recomputed.
 """
@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from citymodel import metrics
-from citymodel.tables import agents_table, facilities_table
+from citymodel.tables import facilities_table
+from citymodel.vocabulary import CHANNELS, STAGES
 
 DELIVERY_WINDOW_H = 168.0
 """Rolling window of the delivery-time percentiles: orders delivered in the last week (hours)."""
@@ -83,11 +84,34 @@ def delivery_window(orders: pd.DataFrame, now_min: float, window_h: float = DELI
     return {ch: {"p50": s["p50"], "p90": s["p90"], "n": s["n"]} for ch, s in by_channel.items()}
 
 
+def agents_frame(model) -> pd.DataFrame:
+    """The columns of :func:`citymodel.tables.agents_table` that inclusion and adoption read, built cheaply.
+
+    Same values and dtypes as the full table (``stage`` as a categorical of the stage
+    names), without the columns the live metrics do not need.
+    """
+    pop = model.population
+    frame = pd.DataFrame({
+        "income": pop.income.astype(np.float64),
+        "income_quintile": pop.income_quintile.astype(np.int8),
+        "stage": pd.Categorical.from_codes(pop.stage.astype(np.int64), categories=list(STAGES)),
+        "walk_time_to_workshop_s": np.asarray(model.walk_to_workshop_s, dtype=np.float64),
+    })
+    for c, name in enumerate(CHANNELS):
+        frame[f"orders_{name}"] = pop.orders_by_channel[:, c].astype(np.int64)
+    for column in DECILE_COLUMNS:
+        values = getattr(pop, column, None)
+        if values is not None:
+            frame[column] = np.asarray(values)
+            break
+    return frame
+
+
 def sample_model(model) -> Sample:
     """The metrics of ``model`` as of ``model.now`` (see :class:`Sample`)."""
-    agents = agents_table(model)
+    agents = agents_frame(model)
     ts = pd.DataFrame(model.timeseries_rows[-1:],
-                      columns=["hour", "day", *[f"n_{s}" for s in metrics.STAGES]])
+                      columns=["hour", "day", *[f"n_{s}" for s in STAGES]])
     adoption = metrics.adoption(agents, ts, n_citizens=len(agents))["final_shares"]
     utilization = metrics.utilization(facilities_table(model))
     delivery = delivery_window(model.orders.to_frame(model.now), model.now)

@@ -18,21 +18,22 @@ export draws again with Pillow:
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
-from citymodel.population import STAGES
 from citymodel.report import KIND_STYLE
 from citymodel.ui.map_background import MapProjection, NodePixels
+from citymodel.vocabulary import GRAPH_OF_MODE, TRIP_PURPOSES
 
 KINDS = tuple(KIND_STYLE)
 """Facility kinds in the order of their index in the overlay."""
-TRIP_PURPOSES = ("self_fabrication", "return_home", "delivery")
-MODE_GRAPH = {"walk": "walk", "bike": "bike", "cargo_bike": "cargo_bike", "van": "van"}
+
 TRIP_WINDOW_MIN = 60.0
 PATH_CACHE_SIZE = 4096
+PATH_LOCK = threading.Lock()
 
 
 class HomeLayer:
@@ -87,10 +88,9 @@ class PathCache:
         if hit is not None:
             self._paths.move_to_end(key)
             return hit
-        graph = MODE_GRAPH.get(mode, "walk")
-        base = "bike" if graph == "cargo_bike" else graph
-        nodes = self.city.router(graph).path(int(origin), int(destination))
-        xy = self.nodes_by_graph[base].xy_of(nodes) if nodes else np.zeros((0, 2))
+        with PATH_LOCK:  # the routers (and their path caches) are shared by every tab
+            nodes = self.city.router(mode).path(int(origin), int(destination))
+        xy = self.nodes_by_graph[GRAPH_OF_MODE[mode]].xy_of(nodes) if nodes else np.zeros((0, 2))
         steps = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
         hit = (xy, np.concatenate([[0.0], np.cumsum(steps)]))
         self._paths[key] = hit
@@ -213,7 +213,3 @@ class MapOverlay:
             return "home", k
         return None
 
-
-def stage_names() -> list[str]:
-    """Adoption stage names in code order (the digits of ``home_stage``)."""
-    return list(STAGES)

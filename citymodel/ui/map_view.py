@@ -8,9 +8,9 @@ from pathlib import Path
 
 import solara
 
-from citymodel.metrics import STAGES
 from citymodel.report import KIND_STYLE, STAGE_COLORS
-from citymodel.ui.map_overlay import KINDS, TRIP_PURPOSES
+from citymodel.ui.map_overlay import KINDS
+from citymodel.vocabulary import STAGES, TRIP_PURPOSES
 
 MARKER_SHAPES = {"^": "triangle", "s": "square", "D": "diamond", "P": "plus", "h": "hexagon", "*": "star",
                  "o": "circle", "X": "cross"}

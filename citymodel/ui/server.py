@@ -94,7 +94,7 @@ def check_port(host: str, port: int) -> None:
 def check_settings(map_source: str | None, config_file: Path | None) -> AppSettings:
     """Load the configuration and the map once, so a mistake is reported before serving."""
     from citymodel.config import load_config
-    from citymodel.ui.model_factory import shared_city
+    from citymodel.maps import shared_city
 
     config_path = ""
     source = map_source or "default"

@@ -22,14 +22,15 @@ import numpy as np
 
 from citymodel import metrics
 from citymodel.config import Config
-from citymodel.population import STAGES
+from citymodel.maps import shared_city
 from citymodel.tables import facilities_table
 from citymodel.ui.app_settings import AppSettings, scenario_config
 from citymodel.ui.levers import MAX_SITES, InputError, check_site, default_lever_values
 from citymodel.ui.live_metrics import LiveMetrics, Sample
 from citymodel.ui.map_background import MAP_SIZE_PX, MapProjection, background_png
 from citymodel.ui.map_overlay import MapOverlay, facility_load
-from citymodel.ui.model_factory import EXTRA_SITES, build_model, shared_city
+from citymodel.ui.model_factory import EXTRA_SITES, build_model
+from citymodel.vocabulary import STAGES
 
 MAX_FRAMES = 1500
 """Recorded map frames kept for the animation (older ones are thinned to every other)."""
@@ -53,8 +54,8 @@ class RunState:
 
     @property
     def done(self) -> bool:
-        """True once the configured run length is reached."""
-        return self.model.now >= self.horizon_h * 60.0 - 1e-9
+        """True once the configured run length is reached (the model is no longer ``running``)."""
+        return not self.model.running
 
     def step(self, hours: int = 1) -> None:
         """Advance ``hours`` simulated hours (not past the horizon), then sample and record a frame."""
