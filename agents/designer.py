@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from citymodel.keyed_random import need_cdf
+from citymodel.keyed_random import DESIGN_PICK, KeyedRandom, need_cdf
 
 if TYPE_CHECKING:
     from citymodel.model import CityModel
@@ -74,8 +74,47 @@ class Designer(mesa.Agent):
         return float(sum(self.royalty_by_week.values()))
 
 
-def publish_designs(model, rng: np.random.Generator) -> tuple[list[Designer], dict[str, list[Design]],
-                                                               dict[str, np.ndarray]]:
+class DesignCatalogue:
+    """The designs on the platform by product, with their popularity, and the rule that picks one for a need.
+
+    Attributes
+    ----------
+    designers
+        The designers (Mesa agents).
+    designs
+        Product name -> its designs, most popular first.
+    cdf
+        Product name -> cumulative pick probabilities of its designs (Zipf popularity).
+    """
+
+    def __init__(self, designers: list[Designer], designs: dict[str, list[Design]],
+                 cdf: dict[str, np.ndarray]) -> None:
+        self.designers = designers
+        self.designs = designs
+        self.cdf = cdf
+        self._objects = {}
+        for product, listed in designs.items():
+            arr = np.empty(len(listed), dtype=object)
+            arr[:] = listed
+            self._objects[product] = arr
+
+    def pick(self, keyed: KeyedRandom, products: list[str], product: np.ndarray, who: np.ndarray,
+             k: np.ndarray) -> np.ndarray:
+        """The design of each need (product code ``product`` of citizen ``who``, k-th need), keyed draws.
+
+        ``products`` names the product codes. Returns an object array of :class:`Design`.
+        """
+        product, who, k = np.atleast_1d(product), np.atleast_1d(who), np.atleast_1d(k)
+        out = np.empty(len(product), dtype=object)
+        u = keyed.uniform(DESIGN_PICK, who, product, k)
+        for code, name in enumerate(products):
+            rows = np.flatnonzero(product == code)
+            if rows.size:
+                out[rows] = self._objects[name][np.searchsorted(self.cdf[name], u[rows], side="right")]
+        return out
+
+
+def publish_designs(model, rng: np.random.Generator) -> DesignCatalogue:
     """Create the model's designers and their design catalogue (set-up shared by every model).
 
     ``platform.designers_per_1000_citizens`` designers (at least one per product) each publish
@@ -85,7 +124,7 @@ def publish_designs(model, rng: np.random.Generator) -> tuple[list[Designer], di
 
     Returns
     -------
-    designers, designs by product, cumulative pick probabilities by product
+    DesignCatalogue
     """
     cfg = model.config
     products = list(cfg.needs.products)
@@ -105,4 +144,4 @@ def publish_designs(model, rng: np.random.Generator) -> tuple[list[Designer], di
     for product, listed in designs.items():
         w = 1.0 / np.arange(1, len(listed) + 1) ** platform.design_popularity_exponent
         cdf[product] = need_cdf(w / w.sum())
-    return designers, designs, cdf
+    return DesignCatalogue(designers, designs, cdf)

@@ -25,11 +25,12 @@ import numpy as np
 
 from citymodel.accounts import self_fabrication_bill
 from citymodel.config import ChoiceConfig, Config
+from citymodel.keyed_random import CHOICE_NOISE
 from citymodel.platform import platform_price
-from citymodel.vocabulary import IMPORT, PLATFORM, SELF_FABRICATION
+from citymodel.vocabulary import AWARE, IMPORT, PLATFORM, SELF_FABRICATION
 
-__all__ = ["IMPORT", "PLATFORM", "SELF_FABRICATION", "Alternatives", "ProductTable", "choose", "probabilities",
-           "quote_alternatives", "utilities"]
+__all__ = ["IMPORT", "PLATFORM", "SELF_FABRICATION", "Alternatives", "ChannelChoice", "ProductTable", "choose",
+           "probabilities", "quote_alternatives", "utilities"]
 
 
 @dataclass
@@ -186,3 +187,61 @@ def probabilities(u: np.ndarray) -> np.ndarray:
     z = u - u.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+class ChannelChoice:
+    """The choice component: the quote of every channel for a batch of needs and the logit draw.
+
+    Parameters
+    ----------
+    config
+        The run's configuration.
+    products
+        The catalogue.
+    population
+        Citizen columns (stage, skill, income).
+    keyed
+        The run's keyed random numbers (the Gumbel noise is keyed by citizen, product, k, alternative).
+    nearest_index, nearest_walk_s
+        Per machine type (``products.machines`` order) and citizen: index of the nearest public workshop
+        with that machine (−1 if none) and the walk to it (s).
+    public_fees
+        Fee (£/h) of each public workshop, with NaN appended (index −1).
+    eligible
+        Per citizen: eligible for the policy's subsidies.
+    median_income
+        Income the price sensitivity is relative to (£/year).
+    """
+
+    def __init__(self, config: Config, products: ProductTable, population, keyed, nearest_index: np.ndarray,
+                 nearest_walk_s: np.ndarray, public_fees: np.ndarray, eligible: np.ndarray,
+                 median_income: float) -> None:
+        self.config = config
+        self.products = products
+        self.population = population
+        self.keyed = keyed
+        self.nearest_index = nearest_index
+        self.nearest_walk_s = nearest_walk_s
+        self.public_fees = public_fees
+        self.eligible = eligible
+        self.median_income = median_income
+
+    def utilities(self, product: np.ndarray, who: np.ndarray, platform_fee: np.ndarray,
+                  platform_backlog_days: np.ndarray) -> np.ndarray:
+        """Utilities [n, 3] of needs of ``product`` (codes) by citizens ``who``; platform basis per machine type."""
+        pop = self.population
+        machine = self.products.machine_index
+        walk_s = self.nearest_walk_s[machine[product], who]
+        w_index = self.nearest_index[machine[product], who]
+        reach = np.isfinite(walk_s) & (w_index >= 0)
+        alts = quote_alternatives(self.products, product, platform_fee[machine], platform_backlog_days[machine],
+                                  pop.stage[who] >= AWARE, pop.skill[who], self.public_fees[w_index], walk_s,
+                                  reach, self.eligible[who], self.config)
+        return utilities(alts, pop.income[who], pop.skill[who], self.median_income, self.config.choice)
+
+    def choose(self, product: np.ndarray, who: np.ndarray, k: np.ndarray, platform_fee: np.ndarray,
+               platform_backlog_days: np.ndarray) -> np.ndarray:
+        """The channel code chosen for each need (k-th need of ``product`` by ``who``)."""
+        u = self.utilities(product, who, platform_fee, platform_backlog_days)
+        noise = self.keyed.gumbel(CHOICE_NOISE, who[:, None], product[:, None], k[:, None], np.arange(3)[None, :])
+        return choose(u, noise)

@@ -1,5 +1,8 @@
 """Initialization of a run: the citizens, facility sites and machines every model of the city starts from.
 
+:func:`build_city` sets up a :class:`~citymodel.model.CityModel` (citizens,
+facilities wired into its components, designers, day-0 adoption).
+
 The vectorised :class:`~citymodel.model.CityModel` and the per-agent
 :class:`~citymodel.reference.ReferenceModel` both call these functions, so they
 start from the same city: the same homes, incomes, skills and ties, the same
@@ -10,10 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from citymodel.agents import Maker, PublicWorkshop, TextileMill
+from citymodel.adoption import Adoption, initial_maker_rows
+from citymodel.agents import Citizen, Maker, PublicWorkshop, TextileMill, publish_designs
+from citymodel.choice import ChannelChoice
 from citymodel.config import Config
+from citymodel.imports import ImportChannel
+from citymodel.policy import eligible as policy_eligible
 from citymodel.population import Population, build_population, income_quintiles, unproject
-from citymodel.siting import Site, centre_of, choose_sites, home_candidates
+from citymodel.siting import Site, centre_of, choose_sites, home_candidates, import_depot
+from citymodel.travel import TravelTables
 from citymodel.vocabulary import PUBLIC_WORKSHOP_KINDS
 from citymodel.zones import incomes_from_zones, read_zones
 
@@ -101,3 +109,40 @@ def home_maker(model, row: int, nodes: dict[str, int]):
                             placement="citizen_home")
     maker.owner = row
     return maker
+
+
+def build_city(model) -> None:
+    """Set up ``model``: citizens, facilities (wired into travel, production and platform), designers and
+    day-0 adoption, in the order that fixes which set-up draws each part takes."""
+    cfg = model.config
+    model.population, model.centre, notes = initial_population(cfg, model.city, model.streams)
+    model.notes += notes
+    model.median_income = float(cfg.population.income_median)
+    model.citizens = [Citizen(model, row) for row in range(len(model.population))]
+    sites, notes = initial_sites(cfg, model.city, model.streams)
+    model.notes += notes
+    model.facilities = []
+    create_sites(model, sites)
+    model.travel = TravelTables(model.city, model.population, cfg)
+    for facility in model.facilities:
+        model.open_facility(facility)
+    depot = import_depot(model.city)
+    model.imports = ImportChannel(cfg, model.products, depot, model.travel.import_last_mile(depot))
+    model.public = [f for f in model.facilities if isinstance(f, PublicWorkshop)]
+    model.walk_to_workshop_s = model.travel.nearest_walk(model.public, machine=None)[1]
+    model.nearest_workshop = {m: model.travel.nearest_walk(model.public, machine=m) for m in model.products.machines}
+    model.eligible = policy_eligible(model.population.income_quintile, cfg.policy)
+    model.choice = ChannelChoice(cfg, model.products, model.population, model.keyed,
+                                 np.stack([model.nearest_workshop[m][0] for m in model.products.machines]),
+                                 np.stack([model.nearest_workshop[m][1] for m in model.products.machines]),
+                                 np.array([f.fee_per_hour for f in model.public] + [np.nan]), model.eligible,
+                                 model.median_income)
+    model.accounts.equipment_grants(len(model.public))
+    model.accounts.mill_support([f for f in model.facilities if isinstance(f, TextileMill)])
+    model.catalogue = publish_designs(model, model.streams["designers"])
+    model.designers = model.catalogue.designers
+    model.adoption = Adoption(cfg, model.population, model.keyed, model.walk_to_workshop_s, model.median_income)
+    model.adoption.seed_awareness()
+    for row in initial_maker_rows(model.population.income, cfg.adoption, model.streams["adoption"]):
+        model.become_maker(int(row), pay=False)
+    model.adoption.recount()

@@ -17,8 +17,19 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from citymodel.calendar import WeeklyCalendar
 from citymodel.events import JOB_DONE, POOL_OPEN
+from citymodel.keyed_random import MACHINE_TIME, KeyedRandom
+
+
+def job_machine_hours(keyed: KeyedRandom, design_hours: np.ndarray, cv: float, who: np.ndarray,
+                      product: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Machine time (hours) of jobs: gamma with mean the design's machine hours and coefficient of variation ``cv``
+    (``needs.machine_time_cv``), keyed by citizen, product code and need k."""
+    shape = 1.0 / cv**2
+    return keyed.gamma(MACHINE_TIME, shape, design_hours / shape, who, product, k)
 
 
 @dataclass

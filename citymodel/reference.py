@@ -48,28 +48,24 @@ import pandas as pd
 from citymodel import adoption
 from citymodel.accounts import Accounts
 from citymodel.agents import Design, FacilityAgent, PublicWorkshop, TextileMill, publish_designs
-from citymodel.choice import ProductTable, quote_alternatives, utilities
+from citymodel.choice import ProductTable
 from citymodel.config import Config
-from citymodel.events import DELIVER, JOB_DONE, PLATFORM_ACCEPT, POOL_OPEN, SELF_FAB_ARRIVE, EventQueue
+from citymodel.events import DELIVER, PLATFORM_ACCEPT, SELF_FAB_ARRIVE, EventQueue
+from citymodel.imports import import_lead_minutes
 from citymodel.initialization import create_sites, home_maker, initial_population, initial_sites
 from citymodel.keyed_random import (
-    AWARENESS,
-    CHOICE_NOISE,
-    DESIGN_PICK,
-    IMPORT_LEAD,
-    MACHINE_PURCHASE,
-    MACHINE_TIME,
-    TRAINING,
     KeyedRandom,
     setup_generators,
 )
-from citymodel.needs import gap_means, next_arrival
+from citymodel.needs import gap_means
 from citymodel.observation import Observation
 from citymodel.orderbook import OrderBook, TripLog
 from citymodel.platform import backlog_days, expected_finish, match_scores, platform_price, typical_fee
-from citymodel.policy import eligible as policy_eligible
-from citymodel.production import Production
+from citymodel.production import Production, job_machine_hours
+from citymodel.reference_citizen import ReferenceCitizen
+from citymodel.scheduling import EventHandling
 from citymodel.siting import import_depot
+from citymodel.travel import workshop_visit
 from citymodel.vocabulary import (
     AWARE,
     CHANNELS,
@@ -81,130 +77,11 @@ from citymodel.vocabulary import (
     PLATFORM,
     PROSUMER,
     STAGES,
-    UNAWARE,
     VEHICLE_MODES,
 )
 
 
-class ReferenceCitizen(mesa.Agent):
-    """A resident as a plain Mesa agent: its own attributes, its own ``step``.
-
-    Attributes
-    ----------
-    row
-        Citizen id (row of the shared population table it was created from).
-    home, home_bike, home_van
-        OSM node ids of the home in the walk, bike and van graphs.
-    income, income_quintile, skill, stage
-        As in :class:`citymodel.population.Population` (income £/year, skill 0..1, stage code).
-    ties
-        The agents this citizen is tied to.
-    next_need, need_count
-        Per product: time of the next need (minutes) and its index k.
-    """
-
-    def __init__(self, model: ReferenceModel, row: int, home: int, home_bike: int, home_van: int,
-                 income: float, income_quintile: int, skill: float) -> None:
-        super().__init__(model)
-        self.row = row
-        self.home = home
-        self.home_bike = home_bike
-        self.home_van = home_van
-        self.income = income
-        self.income_quintile = income_quintile
-        self.eligible = bool(policy_eligible(income_quintile, model.config.policy))
-        self.skill = skill
-        self.stage = UNAWARE
-        self.stage_day = [float("nan")] * len(STAGES)
-        self.ties: list[ReferenceCitizen] = []
-        self.orders_by_channel = [0, 0, 0]
-        self.next_need: list[float] = []
-        self.need_count: list[int] = []
-        self.walk_to_workshop_s = float("inf")
-        self.nearest: dict[str, tuple[int, float]] = {}
-        self._decision = False
-
-    # ---- needs and channel choice (hourly)
-    def start_need_clocks(self) -> None:
-        """Draw the first need of every product: an exponential gap after time 0."""
-        model = self.model
-        for p, mean in enumerate(model.gap_mean):
-            self.next_need.append(float(next_arrival(model.keyed, 0.0, mean, self.row, p, 0)[0]))
-            self.need_count.append(0)
-
-    def step(self) -> None:
-        """This hour's needs: for each product whose clock rings before the hour ends, choose a channel."""
-        model = self.model
-        for p in range(len(model.products.names)):
-            while self.next_need[p] < model.hour_end:
-                t = self.next_need[p]
-                k = self.need_count[p]
-                model.needs_this_hour.append((t, self.row, p, k, self.choose_channel(p, k)))
-                self.need_count[p] = k + 1
-                self.next_need[p] = float(next_arrival(model.keyed, t, model.gap_mean[p], self.row, p, k + 1)[0])
-
-    def choose_channel(self, p: int, k: int) -> int:
-        """This citizen's quote of each channel for one need, its utilities and its logit draw."""
-        model = self.model
-        w_index, walk_s = self.nearest[model.products.machine[p]]
-        reach = bool(np.isfinite(walk_s) and w_index >= 0)
-        ws_fee = model.public[w_index].fee_per_hour if w_index >= 0 else float("nan")
-        alts = quote_alternatives(model.products, np.array([p]), model.fee_by_product, model.backlog_by_product,
-                                  np.array([self.stage >= AWARE]), np.array([self.skill]), np.array([ws_fee]),
-                                  np.array([walk_s]), np.array([reach]), np.array([self.eligible]), model.config)
-        u = utilities(alts, np.array([self.income]), np.array([self.skill]), model.median_income,
-                      model.config.choice)[0]
-        noise = model.keyed.gumbel(CHOICE_NOISE, self.row, p, k, np.arange(3))
-        return int(np.argmax(u + noise))
-
-    # ---- adoption (daily, synchronous: decide for everyone, then advance)
-    def share_of_ties(self, stages: tuple[int, ...]) -> float:
-        """Share of this citizen's ties whose stage is in ``stages`` (0 without ties)."""
-        if not self.ties:
-            return 0.0
-        return sum(1 for t in self.ties if t.stage in stages) / len(self.ties)
-
-    def decide_awareness(self, key: int, population_share: float | None) -> None:
-        """Whether an unaware citizen becomes aware today (Bass hazard from its ties)."""
-        self._decision = False
-        if self.stage != UNAWARE:
-            return
-        cfg = self.model.config.adoption
-        share = population_share if population_share is not None else self.share_of_ties((AWARE, PROSUMER, MAKER))
-        prob = adoption.awareness_probability(cfg.bass_p, cfg.bass_q, np.array([share]), adoption.DT_YEARS)[0]
-        self._decision = bool(self.model.keyed.uniform(AWARENESS, self.row, key)[0] < prob)
-
-    def advance_awareness(self, day: float) -> None:
-        """Apply today's awareness decision."""
-        if self._decision:
-            self.stage = AWARE
-            self.stage_day[AWARE] = day
-
-    def decide_training(self, key: int) -> bool:
-        """Whether this citizen takes a training session today (and gains skill)."""
-        model = self.model
-        cfg = model.config
-        if not adoption.can_train(np.array([self.stage]), np.array([self.skill]),
-                                  np.array([self.walk_to_workshop_s]), cfg.adoption)[0]:
-            return False
-        if model.keyed.uniform(TRAINING, self.row, key)[0] < adoption.training_probability(cfg):
-            self.skill = float(adoption.trained_skill(self.skill, cfg.adoption))
-            return True
-        return False
-
-    def decide_machine(self, key: int) -> None:
-        """Whether a prosumer buys a machine today (maker hazard with imitation of maker ties)."""
-        self._decision = False
-        if self.stage != PROSUMER:
-            return
-        model = self.model
-        prob = adoption.purchase_probability(np.array([self.income]), np.array([self.eligible]),
-                                             np.array([self.share_of_ties((MAKER,))]), model.config,
-                                             model.median_income)[0]
-        self._decision = bool(model.keyed.uniform(MACHINE_PURCHASE, self.row, key)[0] < prob)
-
-
-class ReferenceModel(mesa.Model):
+class ReferenceModel(EventHandling, mesa.Model):
     """The city economy as a typical Mesa model (see the module docstring).
 
     Parameters
@@ -235,7 +112,6 @@ class ReferenceModel(mesa.Model):
         self.city = city
         self.now = 0.0
         self.hour_end = 60.0
-        self.route_queries = 0
         self.events = EventQueue()
         self.products = ProductTable.from_config(config)
         self.gap_mean = gap_means([config.needs.products[p]["needs_per_citizen_year"] for p in self.products.names])
@@ -251,11 +127,11 @@ class ReferenceModel(mesa.Model):
         self.needs_this_hour: list[tuple[float, int, int, int, int]] = []
         self.fee_by_product = np.full(len(self.products.names), np.nan)
         self.backlog_by_product = np.full(len(self.products.names), np.nan)
-        self.graphs = {m: city.graph(m) for m in ("walk", "bike", "van", config.platform.delivery_mode)}
-        self.reversed = {m: g.reverse(copy=False) for m, g in self.graphs.items()}
+        self.routes = NetworkxRoutes(city, ("walk", "bike", "van", config.platform.delivery_mode))
         self._build_citizens()
         self._build_facilities()
-        self.designers, self.designs, self.design_cdf = publish_designs(self, self.streams["designers"])
+        self.catalogue = publish_designs(self, self.streams["designers"])
+        self.designers = self.catalogue.designers
         self._seed_adoption()
         for c in self.citizens:
             c.start_need_clocks()
@@ -265,19 +141,7 @@ class ReferenceModel(mesa.Model):
     def _build_citizens(self) -> None:
         pop, _, _ = initial_population(self.config, self.city, self.streams)
         self.median_income = float(self.config.population.income_median)
-        walk = self.graphs["walk"]
-        lon = np.array([walk.nodes[int(n)]["x"] for n in pop.home_node])
-        lat = np.array([walk.nodes[int(n)]["y"] for n in pop.home_node])
-        bike = self.city.router("bike").snap(lon, lat)
-        van = self.city.router("van").snap(lon, lat)
-        self.citizens = [
-            ReferenceCitizen(self, i, int(pop.home_node[i]), int(bike[i]), int(van[i]), float(pop.income[i]),
-                             int(pop.income_quintile[i]), float(pop.skill[i]))
-            for i in range(len(pop))
-        ]
-        indptr, indices = pop.ties.indptr, pop.ties.indices
-        for c in self.citizens:
-            c.ties = [self.citizens[j] for j in indices[indptr[c.row]:indptr[c.row + 1]]]
+        self.citizens = reference_citizens(self, pop)
 
     def calendar_for(self, kind: str):
         """The (shared) calendar of facility ``kind``."""
@@ -292,11 +156,7 @@ class ReferenceModel(mesa.Model):
         self.depot = import_depot(self.city)
         self.public = [f for f in self.facilities if isinstance(f, PublicWorkshop)]
         # Walking time from every node to each workshop: one networkx Dijkstra per workshop.
-        to_workshop = []
-        for w in self.public:
-            self.route_queries += 1
-            to_workshop.append(nx.single_source_dijkstra_path_length(self.reversed["walk"], w.nodes["walk"],
-                                                                     weight="travel_time"))
+        to_workshop = [self.routes.times_to("walk", w.nodes["walk"]) for w in self.public]
         for c in self.citizens:
             c.walk_to_workshop_s = min((t.get(c.home, float("inf")) for t in to_workshop), default=float("inf"))
             for m in self.products.machines:
@@ -319,19 +179,14 @@ class ReferenceModel(mesa.Model):
         for row in adoption.initial_maker_rows(income, cfg, self.streams["adoption"]):
             self._become_maker(self.citizens[int(row)], pay=False)
 
-    # ------------------------------------------------------------------ routing (networkx, per trip)
     def route(self, mode: str, source: int, target: int) -> tuple[float, float]:
-        """Travel time (s) and length (m) of the fastest path, found with ``networkx.shortest_path``."""
-        self.route_queries += 1
-        graph = self.graphs[mode]
-        path = nx.shortest_path(graph, source, target, weight="travel_time")
-        time_s = 0.0
-        dist_m = 0.0
-        for u, v in zip(path[:-1], path[1:], strict=True):
-            edge = min(graph[u][v].values(), key=lambda e: e["travel_time"])
-            time_s += edge["travel_time"]
-            dist_m += edge["length"]
-        return time_s, dist_m
+        """Travel time (s) and length (m) of the fastest path (``networkx.shortest_path``)."""
+        return self.routes.route(mode, source, target)
+
+    @property
+    def route_queries(self) -> int:
+        """networkx shortest-path computations made so far."""
+        return self.routes.queries
 
     def _home_node(self, citizen: ReferenceCitizen, mode: str) -> int:
         return {"walk": citizen.home, "bike": citizen.home_bike, "van": citizen.home_van}[GRAPH_OF_MODE[mode]]
@@ -348,9 +203,7 @@ class ReferenceModel(mesa.Model):
         self.needs_this_hour = []
         self.agents_by_type[ReferenceCitizen].shuffle_do("step")
         self._place_orders()
-        for time_min, kind, payload in self.events.pop_until(self.hour_end):
-            self.now = time_min
-            self._dispatch[kind](self, payload)
+        self.process_events(self.hour_end)
         self.now = self.hour_end
         self._record_hour(start)
 
@@ -380,26 +233,24 @@ class ReferenceModel(mesa.Model):
         for _, row, _, _, choice in needs:
             self.citizens[row].orders_by_channel[choice] += 1
         self.observation.count_orders(np.array([n[4] for n in needs], dtype=np.int64))
-        sigma = np.sqrt(np.log1p(cfg.needs.import_lead_cv**2))
         for when, row, p, k, choice in needs:
             if choice != IMPORT:
                 continue
             design = self._pick_design(row, p, k)
             price = self.products.import_price[p]
-            lead = self.products.import_lead_days[p] * 1440.0 * self.keyed.lognormal(IMPORT_LEAD, -sigma**2 / 2,
-                                                                                      sigma, row, p, k)
+            lead = import_lead_minutes(self.keyed, self.products.import_lead_days[p], cfg.needs.import_lead_cv,
+                                       row, p, k)
             citizen = self.citizens[row]
             time_s, dist_m = self.route("van", self.depot, citizen.home_van)
             ids = self.orders.add_imports(np.array([row]), np.array([p]), np.array([when]), when + lead,
                                           np.array([price]), self.depot, np.array([citizen.home_van]),
                                           np.array([time_s]), np.array([dist_m]), machines=[design.machine])
             self.accounts.imports(np.array([when]), ids, np.array([row]), np.array([price]))
-        shape = 1.0 / cfg.needs.machine_time_cv**2
         for when, row, p, k, choice in needs:
             if choice == IMPORT:
                 continue
             design = self._pick_design(row, p, k)
-            hours = float(self.keyed.gamma(MACHINE_TIME, shape, design.machine_hours / shape, row, p, k)[0])
+            hours = float(job_machine_hours(self.keyed, design.machine_hours, cfg.needs.machine_time_cv, row, p, k)[0])
             machine = self.products.machine[p]
             order_id = self.orders.new(citizen_id=row, channel=choice, product=p, design=design, machine=machine,
                                        created_min=when, machine_hours=hours)
@@ -409,24 +260,17 @@ class ReferenceModel(mesa.Model):
                 self._start_self_fabrication(order_id, self.citizens[row], machine, when)
 
     def _pick_design(self, row: int, p: int, k: int) -> Design:
-        product = self.products.names[p]
-        return self.designs[product][int(self.keyed.choice(DESIGN_PICK, self.design_cdf[product], row, p, k)[0])]
+        return self.catalogue.pick(self.keyed, self.products.names, p, row, k)[0]
 
     # ------------------------------------------------------------------ self-fabrication
     def _start_self_fabrication(self, order_id: int, citizen: ReferenceCitizen, machine: str, created: float) -> None:
         workshop = self.public[citizen.nearest[machine][0]]
         out_s, out_m = self.route("walk", citizen.home, workshop.nodes["walk"])
-        arrive = created + out_s / 60.0
-        if not workshop.calendar.is_open(arrive):
-            arrive = workshop.calendar.next_open(arrive)
-        depart = arrive - out_s / 60.0
+        depart, arrive = workshop_visit(workshop.calendar, created, out_s)
         self.trips.add(citizen.row, "citizen", "self_fabrication", "walk", citizen.home, workshop.nodes["walk"],
                        depart, arrive, out_s, out_m, order_id)
         self.orders.assign(order_id, workshop, "walk")
         self.events.push(arrive, SELF_FAB_ARRIVE, order_id)
-
-    def _on_self_fab_arrive(self, order_id: int) -> None:
-        self._submit_job(order_id, platform=False)
 
     def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent) -> None:
         citizen = self.citizens[self.orders.citizen_of(order_id)]
@@ -453,9 +297,7 @@ class ReferenceModel(mesa.Model):
             self.orders.cancel(order_id, self.now)
             return
         mode = cfg.platform.delivery_mode
-        self.route_queries += 1
-        to_home = nx.single_source_dijkstra_path_length(self.reversed[mode], self._home_node(citizen, mode),
-                                                        weight="travel_time")
+        to_home = self.routes.times_to(mode, self._home_node(citizen, mode))
         time_s = np.array([to_home.get(f.nodes[GRAPH_OF_MODE[mode]], np.inf) for f in candidates])
         if not np.isfinite(time_s).any():
             self.orders.cancel(order_id, self.now)
@@ -484,38 +326,6 @@ class ReferenceModel(mesa.Model):
                                      self.orders.price_of(order_id), self.orders.royalty_of(order_id))
         self.events.push(self.now + time_s / 60.0, DELIVER, order_id)
 
-    # ------------------------------------------------------------------ production (the shared component)
-    def _submit_job(self, order_id: int, platform: bool) -> None:
-        facility = self.facilities[self.orders.facility_of(order_id)]
-        self.production.submit(facility, self.orders.machine_of(order_id), order_id,
-                               self.orders.machine_minutes(order_id), platform, self.now)
-
-    def _on_pool_open(self, payload: tuple[int, str]) -> None:
-        self.production.wake(self.facilities[payload[0]], payload[1], self.now)
-
-    def _on_job_done(self, payload: tuple[int, str, int]) -> None:
-        facility_id, machine, batch_id = payload
-        facility = self.facilities[facility_id]
-        batch = self.production.finish(facility, machine, batch_id)
-        for order_id in batch.order_ids:
-            self.orders.set_completed(order_id, self.now)
-            if self.orders.channel_of(order_id) == PLATFORM:
-                self._deliver_platform(order_id, facility)
-            else:
-                self._finish_self_fabrication(order_id, facility)
-        self.production.start(facility, machine, self.now)
-
-    def _on_deliver(self, order_id: int) -> None:
-        self.orders.set_delivered(order_id, self.now)
-
-    _dispatch = {
-        PLATFORM_ACCEPT: _on_platform_accept,
-        SELF_FAB_ARRIVE: _on_self_fab_arrive,
-        JOB_DONE: _on_job_done,
-        DELIVER: _on_deliver,
-        POOL_OPEN: _on_pool_open,
-    }
-
     # ------------------------------------------------------------------ daily adoption (per agent)
     def _daily_update(self) -> None:
         day = self.now / MINUTES_PER_DAY
@@ -542,33 +352,91 @@ class ReferenceModel(mesa.Model):
 
     # ------------------------------------------------------------------ time series (loops)
     def _record_hour(self, start: float) -> None:
-        stages = np.zeros(len(STAGES), dtype=np.int64)
-        for c in self.citizens:
-            stages[c.stage] += 1
-        at = start + 60.0
-        busy = dict.fromkeys(FACILITY_KINDS, 0)
-        open_ = dict.fromkeys(FACILITY_KINDS, 0)
-        queue = dict.fromkeys(FACILITY_KINDS, 0)
-        for f in self.facilities:
-            is_open = f.calendar.is_open(at)
-            for pool in f.pools.values():
-                queue[f.kind] += len(pool.queue)
-                if is_open:
-                    busy[f.kind] += len(pool.running)
-                    open_[f.kind] += pool.count
-        self.observation.record(start, stages, busy, open_, queue)
+        self.observation.record(start, *count_by_loops(self.citizens, self.facilities, start + 60.0))
 
-    # ------------------------------------------------------------------ outputs for comparison
     def citizens_frame(self) -> pd.DataFrame:
         """Final state per citizen (the columns of ``agents.parquet`` that both models keep)."""
-        return pd.DataFrame({
-            "citizen_id": [c.row for c in self.citizens],
-            "stage": [STAGES[c.stage] for c in self.citizens],
-            "skill": [c.skill for c in self.citizens],
-            **{f"orders_{name}": [c.orders_by_channel[i] for c in self.citizens] for i, name in enumerate(CHANNELS)},
-            **{f"became_{name}_day": [c.stage_day[s] for c in self.citizens]
-               for s, name in enumerate(STAGES[1:], start=1)},
-        })
+        return citizens_frame(self.citizens)
+
+
+def reference_citizens(model: ReferenceModel, pop) -> list[ReferenceCitizen]:
+    """One :class:`ReferenceCitizen` per row of the set-up population, with its ties as a list of agents."""
+    walk = model.routes.graphs["walk"]
+    lon = np.array([walk.nodes[int(n)]["x"] for n in pop.home_node])
+    lat = np.array([walk.nodes[int(n)]["y"] for n in pop.home_node])
+    bike = model.city.router("bike").snap(lon, lat)
+    van = model.city.router("van").snap(lon, lat)
+    citizens = [ReferenceCitizen(model, i, int(pop.home_node[i]), int(bike[i]), int(van[i]), float(pop.income[i]),
+                                 int(pop.income_quintile[i]), float(pop.skill[i])) for i in range(len(pop))]
+    indptr, indices = pop.ties.indptr, pop.ties.indices
+    for c in citizens:
+        c.ties = [citizens[j] for j in indices[indptr[c.row]:indptr[c.row + 1]]]
+    return citizens
+
+
+class NetworkxRoutes:
+    """Routing the typical way: ``networkx`` on the mode graphs, one search per query (counted).
+
+    Parameters
+    ----------
+    city
+        The loaded map.
+    modes
+        Travel modes to route.
+    """
+
+    def __init__(self, city, modes) -> None:
+        self.graphs = {m: city.graph(m) for m in modes}
+        self.reversed = {m: g.reverse(copy=False) for m, g in self.graphs.items()}
+        self.queries = 0
+
+    def route(self, mode: str, source: int, target: int) -> tuple[float, float]:
+        """Travel time (s) and length (m) of the fastest path, found with ``networkx.shortest_path``."""
+        self.queries += 1
+        graph = self.graphs[mode]
+        path = nx.shortest_path(graph, source, target, weight="travel_time")
+        time_s = 0.0
+        dist_m = 0.0
+        for u, v in zip(path[:-1], path[1:], strict=True):
+            edge = min(graph[u][v].values(), key=lambda e: e["travel_time"])
+            time_s += edge["travel_time"]
+            dist_m += edge["length"]
+        return time_s, dist_m
+
+    def times_to(self, mode: str, target: int) -> dict[int, float]:
+        """Travel time (s) from every node to ``target`` (one networkx Dijkstra on the reversed graph)."""
+        self.queries += 1
+        return nx.single_source_dijkstra_path_length(self.reversed[mode], target, weight="travel_time")
+
+
+def count_by_loops(citizens: list[ReferenceCitizen], facilities: list[FacilityAgent], at: float
+                   ) -> tuple[np.ndarray, dict[str, int], dict[str, int], dict[str, int]]:
+    """Citizens per stage and, by facility kind, machines busy and open at ``at`` and jobs queued (loops)."""
+    stages = np.zeros(len(STAGES), dtype=np.int64)
+    for c in citizens:
+        stages[c.stage] += 1
+    busy = dict.fromkeys(FACILITY_KINDS, 0)
+    open_ = dict.fromkeys(FACILITY_KINDS, 0)
+    queue = dict.fromkeys(FACILITY_KINDS, 0)
+    for f in facilities:
+        is_open = f.calendar.is_open(at)
+        for pool in f.pools.values():
+            queue[f.kind] += len(pool.queue)
+            if is_open:
+                busy[f.kind] += len(pool.running)
+                open_[f.kind] += pool.count
+    return stages, busy, open_, queue
+
+
+def citizens_frame(citizens: list[ReferenceCitizen]) -> pd.DataFrame:
+    """Final state per citizen (the columns of ``agents.parquet`` that both models keep)."""
+    return pd.DataFrame({
+        "citizen_id": [c.row for c in citizens],
+        "stage": [STAGES[c.stage] for c in citizens],
+        "skill": [c.skill for c in citizens],
+        **{f"orders_{name}": [c.orders_by_channel[i] for c in citizens] for i, name in enumerate(CHANNELS)},
+        **{f"became_{name}_day": [c.stage_day[s] for c in citizens] for s, name in enumerate(STAGES[1:], start=1)},
+    })
 
 
 def run_reference(config: Config, city=None) -> tuple[ReferenceModel, dict[str, Any]]:

@@ -19,7 +19,19 @@ import numpy as np
 from citymodel.population import Population
 from citymodel.vocabulary import GRAPH_OF_MODE
 
-__all__ = ["GRAPH_OF_MODE", "ImportLastMile", "TravelTables"]
+__all__ = ["GRAPH_OF_MODE", "ImportLastMile", "TravelTables", "workshop_visit"]
+
+
+def workshop_visit(calendar, created_min: float, walk_s: float) -> tuple[float, float]:
+    """When a citizen going to make something leaves home and arrives at the workshop (minutes).
+
+    They leave at once (``created_min``) if the workshop is open when they arrive; otherwise they
+    time the walk to arrive when it opens. Returns (departure, arrival).
+    """
+    arrive = created_min + walk_s / 60.0
+    if not calendar.is_open(arrive):
+        arrive = calendar.next_open(arrive)
+    return arrive - walk_s / 60.0, arrive
 
 
 class ImportLastMile:

@@ -1,0 +1,59 @@
+"""The event handlers every model of the city shares: jobs queued, started, finished and delivered.
+
+:class:`EventHandling` is a mixin for a model with ``events`` (an
+:class:`~citymodel.events.EventQueue`), ``now``, ``orders``, ``facilities`` and
+``production``; the model supplies what differs between orchestrations —
+``_on_platform_accept`` (matching), ``_deliver_platform`` and
+``_finish_self_fabrication`` (routing the trips) — and inherits the rest.
+"""
+
+from __future__ import annotations
+
+from citymodel.events import DELIVER, JOB_DONE, PLATFORM_ACCEPT, POOL_OPEN, SELF_FAB_ARRIVE
+from citymodel.vocabulary import PLATFORM
+
+_HANDLERS = {PLATFORM_ACCEPT: "_on_platform_accept", SELF_FAB_ARRIVE: "_on_self_fab_arrive",
+             JOB_DONE: "_on_job_done", DELIVER: "_on_deliver", POOL_OPEN: "_on_pool_open"}
+
+
+class EventHandling:
+    """Mixin: drain the event queue up to a time, each event handled at its exact minute."""
+
+    _dispatch: dict = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._dispatch = {kind: getattr(cls, name) for kind, name in _HANDLERS.items() if hasattr(cls, name)}
+
+    def process_events(self, end_min: float) -> None:
+        """Handle every event before ``end_min`` in time order (``now`` moves to each event's time)."""
+        dispatch = self._dispatch
+        for time_min, kind, payload in self.events.pop_until(end_min):
+            self.now = time_min
+            dispatch[kind](self, payload)
+
+    def _submit_job(self, order_id: int, platform: bool) -> None:
+        facility = self.facilities[self.orders.facility_of(order_id)]
+        self.production.submit(facility, self.orders.machine_of(order_id), order_id,
+                               self.orders.machine_minutes(order_id), platform, self.now)
+
+    def _on_self_fab_arrive(self, order_id: int) -> None:
+        self._submit_job(order_id, platform=False)
+
+    def _on_pool_open(self, payload: tuple[int, str]) -> None:
+        self.production.wake(self.facilities[payload[0]], payload[1], self.now)
+
+    def _on_job_done(self, payload: tuple[int, str, int]) -> None:
+        facility_id, machine, batch_id = payload
+        facility = self.facilities[facility_id]
+        batch = self.production.finish(facility, machine, batch_id)
+        for order_id in batch.order_ids:
+            self.orders.set_completed(order_id, self.now)
+            if self.orders.channel_of(order_id) == PLATFORM:
+                self._deliver_platform(order_id, facility)
+            else:
+                self._finish_self_fabrication(order_id, facility)
+        self.production.start(facility, machine, self.now)
+
+    def _on_deliver(self, order_id: int) -> None:
+        self.orders.set_delivered(order_id, self.now)
