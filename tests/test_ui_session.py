@@ -1,4 +1,4 @@
-"""The web app without a browser: levers refuse bad values, sessions rebuild or keep their run, metrics, map, exports."""
+"""The web app without a browser: levers refuse bad values, sessions rebuild or keep their run, map, exports."""
 
 from __future__ import annotations
 

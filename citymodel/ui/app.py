@@ -25,10 +25,10 @@ from citymodel.ui.chart_view import ChartView
 from citymodel.ui.charts import chart_png, chart_specs
 from citymodel.ui.controls import LeverControls, MapScenarioPicker, RunControls, WhatIfControls
 from citymodel.ui.export import export_name, map_animation_gif, run_folder_zip
-from citymodel.ui.levers import MACHINE_TYPES
 from citymodel.ui.map_view import MapView
 from citymodel.ui.panels import AccessInclusionPanel, SelectionPanel
 from citymodel.ui.session import Session
+from citymodel.vocabulary import PUBLIC_WORKSHOP_KINDS
 
 with warnings.catch_warnings():  # Mesa's own SolaraViz page trips Solara's hook check on import
     warnings.simplefilter("ignore", UserWarning)
@@ -53,6 +53,17 @@ def status_line(session: Session) -> str:
     hour = int(round(model.now / 60.0))
     return (f"Step {model.steps} · day {hour // 24}, {hour % 24:02d}:00 · horizon "
             f"{session.run.horizon_h / 24:g} days · {len(model.population):,} citizens · seed {model.config.run.seed}")
+
+
+def run_parameters(model) -> str:
+    """The lever values of the running model, read from its configuration."""
+    cfg = model.config
+    fees = sorted({float(f.fee_per_hour) for f in model.facilities if f.kind in PUBLIC_WORKSHOP_KINDS})
+    fee_text = f"£{fees[0]:g}–{fees[-1]:g}/h" if fees else "–"
+    return (f"This run: {len(model.population):,} citizens · workshop fees {fee_text} · fee waiver "
+            f"{cfg.policy.fee_waiver_share:g} · material subsidy {cfg.policy.material_subsidy_share:g} · "
+            f"+{cfg.policy.extra_printers_per_workshop} printers · training {cfg.adoption.training_rate:g}/yr · "
+            f"matching {cfg.platform.matching} · Bass p {cfg.adoption.bass_p:g}, q {cfg.adoption.bass_q:g}")
 
 
 def _start(settings: AppSettings) -> tuple[Session | None, str]:
@@ -100,9 +111,74 @@ def Page():
 
 
 @solara.component
-def RunPage(session: Session):
-    """The page of one tab's session."""
+def LiveRun(session: Session, playing: solara.Reactive[bool], speed: solara.Reactive[int],
+            on_step: Callable[[], None], on_reset: Callable[[], None]):
+    """The run buttons and where the run is (re-rendered after every step)."""
     update_counter.get()
+    RunControls(playing, speed, session.run.done, status_line(session), run_parameters(session.model),
+                on_step=on_step, on_reset=on_reset)
+
+
+@solara.component
+def LiveMap(session: Session, selected: tuple[str, int] | None, placing: bool,
+            on_click: Callable[[float, float], None]):
+    """The map of the displayed run with the selection ringed (re-rendered after every step)."""
+    update_counter.get()
+    run = session.run
+    homes = solara.use_memo(run.overlay.homes.static_layer, [session.run_id])
+    overlay = run.frames[-1]
+    ring = None
+    if selected is not None:
+        kind, index = selected
+        if kind == "facility" and index < len(overlay["facilities"]):
+            ring = overlay["facilities"][index][:3]
+        elif kind == "home" and index < len(run.overlay.homes):
+            x, y = run.overlay.homes.xy[index]
+            ring = [float(x), float(y), float(run.overlay.homes.radius[index])]
+    MapView(session.background(), session.city.checksum, run.overlay.projection.width,
+            run.overlay.projection.height, homes, overlay, ring, placing,
+            sorted({f.kind for f in run.model.facilities}), session.city.attribution, on_click)
+
+
+@solara.component
+def LivePanels(session: Session, selected: tuple[str, int] | None):
+    """What was clicked, and access and inclusion (re-rendered after every step)."""
+    update_counter.get()
+    details = None
+    if selected is not None:
+        kind, index = selected
+        if kind == "facility" and index < len(session.model.facilities):
+            details = session.facility_details(index)
+        elif kind == "home" and index < len(session.run.overlay.homes):
+            details = session.home_details(index)
+    with solara.Card("Selected on the map"):
+        SelectionPanel(details)
+    with solara.Card("Access and inclusion"):
+        AccessInclusionPanel(session.comparison())
+
+
+@solara.component
+def LiveCharts(session: Session, specs: list):
+    """The live charts (re-rendered after every step; each sends only its new rows)."""
+    update_counter.get()
+    run = session.run
+    with solara.ColumnsResponsive(12, large=6, gutters_dense=True):
+        for spec in specs:
+            with solara.Card():
+                ChartView(spec, run.live.samples, len(run.live.samples), session.run_id, run.horizon_h)
+
+
+@solara.component
+def LiveExport(session: Session, specs: list):
+    """The downloads (enabled once the run has advanced)."""
+    update_counter.get()
+    ExportControls(session, specs, int(round(session.model.now / 60.0)))
+
+
+@solara.component
+def RunPage(session: Session):
+    """The page of one tab's session; the parts that change every step re-render on their own."""
+    revision = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(DEFAULT_SPEED_H_PER_S)
     message = solara.use_reactive("")
@@ -110,31 +186,32 @@ def RunPage(session: Session):
     selected = solara.use_reactive(None)
     placing = solara.use_reactive(False)
     site_kind = solara.use_reactive(DEFAULT_SITE["kind"])
-    machines = {m: solara.use_reactive(DEFAULT_SITE["machines"][m]) for m in MACHINE_TYPES}
+    machines = solara.use_reactive(dict(DEFAULT_SITE["machines"]))
     fee = solara.use_reactive(DEFAULT_SITE["fee"])
 
-    def guarded(action: Callable[[], Any], done: str = "") -> Any:
+    def guarded(action: Callable[[], Any], done: str = "") -> bool:
         """Run a user action; a refused input becomes one line, the model stays as it was."""
         try:
-            result = action()
+            action()
         except CitymodelError as exc:
             message.set(str(exc))
             notice.set("")
-            return None
+            return False
         except Exception as exc:  # keep serving whatever goes wrong, and say what it was
             logger.error("citymodel ui: %s", traceback.format_exc())
             message.set(f"refused: {type(exc).__name__}: {exc}")
             notice.set("")
-            return None
+            return False
         message.set("")
         notice.set(done)
         force_update()
-        return result
+        return True
 
     def rebuild(action: Callable[[], Any], done: str) -> None:
         playing.set(False)
-        if guarded(action, done) is not None:
+        if guarded(action, done):
             selected.set(None)
+            revision.set(revision.value + 1)
 
     def play_loop() -> None:
         try:
@@ -157,54 +234,37 @@ def RunPage(session: Session):
 
     def on_map_click(x: float, y: float) -> None:
         if placing.value:
-            form = {m: r.value for m, r in machines.items()}
-            rebuild(lambda: session.add_workshop(x, y, site_kind.value, form, fee.value) or True,
+            form = dict(machines.value)
+            rebuild(lambda: session.add_workshop(x, y, site_kind.value, form, fee.value),
                     "Workshop placed; both runs restarted with the same seed.")
         else:
-            hit = session.run.overlay.pick(x, y)
-            selected.set(hit)
+            selected.set(session.run.overlay.pick(x, y))
 
     run = session.run
-    homes = solara.use_memo(run.overlay.homes.static_layer, [session.run_id])
-    specs = chart_specs(sorted({f.kind for f in run.model.facilities}), bool(run.live.latest.by_decile))
-    overlay = run.frames[-1]
-    details = None
-    ring = None
-    if selected.value is not None:
-        kind, index = selected.value
-        if kind == "facility" and index < len(run.model.facilities):
-            details = session.facility_details(index)
-            x, y, r = overlay["facilities"][index][:3]
-            ring = [x, y, r]
-        elif kind == "home" and index < len(run.overlay.homes):
-            details = session.home_details(index)
-            x, y = run.overlay.homes.xy[index]
-            ring = [float(x), float(y), float(run.overlay.homes.radius[index])]
-
+    specs = solara.use_memo(lambda: chart_specs(sorted({f.kind for f in run.model.facilities}),
+                                                bool(run.live.latest.by_decile)), [session.run_id])
     solara.Title("citymodel")
     with solara.AppBar():
         solara.AppBarTitle(f"citymodel · {session.city.name}")
     with solara.Columns([3, 9], gutters_dense=True):
         with solara.Column(gap="8px"):
             with solara.Card("Run"):
-                RunControls(playing, speed, run.done, status_line(session),
-                            on_step=lambda: guarded(lambda: session.step(1) or True),
-                            on_reset=lambda: rebuild(lambda: session.reset() or True, "Run restarted."))
+                LiveRun(session, playing, speed, on_step=lambda: guarded(lambda: session.step(1)),
+                        on_reset=lambda: rebuild(session.reset, "Run restarted."))
             with solara.Card("Map and scenario"):
                 MapScenarioPicker(embedded_maps(), str(session.params["map"]), scenario_files(), session.scenario,
-                                  on_map=lambda src: rebuild(lambda: session.apply({"map": src}) or True,
+                                  on_map=lambda src: rebuild(lambda: session.apply({"map": src}),
                                                              f"Map {src} loaded."),
-                                  on_scenario=lambda path: rebuild(lambda: session.set_scenario(path) or True,
+                                  on_scenario=lambda path: rebuild(lambda: session.set_scenario(path),
                                                                    "Scenario applied."))
             with solara.Card("What-if"):
                 WhatIfControls(placing, site_kind, machines, fee, session.sites, session.comparison_label,
-                               on_remove=lambda: rebuild(lambda: session.remove_workshops() or True,
-                                                         "What-if workshops removed."))
+                               on_remove=lambda: rebuild(session.remove_workshops, "What-if workshops removed."))
             with solara.Card("Levers (each change restarts the run)"):
                 LeverControls(session.params, on_commit=lambda key, value: rebuild(
-                    lambda: session.apply({key: value}) or True, f"Restarted with {key} = {value}."))
+                    lambda: session.apply({key: value}), f"Restarted with {key} = {value}."))
             with solara.Card("Export"):
-                ExportControls(session, specs, int(round(run.model.now / 60.0)))
+                LiveExport(session, specs)
         with solara.Column(gap="8px"):
             if message.value:
                 solara.Error(message.value, classes=["cm-refused"])
@@ -212,15 +272,7 @@ def RunPage(session: Session):
                 solara.Info(notice.value, classes=["cm-notice"])
             with solara.Columns([6, 6], gutters_dense=True):
                 with solara.Card("Map"):
-                    MapView(session.background(), session.city.checksum, run.overlay.projection.width,
-                            run.overlay.projection.height, homes, overlay, ring, placing.value,
-                            sorted({f.kind for f in run.model.facilities}), on_map_click)
+                    LiveMap(session, selected.value, placing.value, on_map_click)
                 with solara.Column(gap="8px"):
-                    with solara.Card("Selected on the map"):
-                        SelectionPanel(details)
-                    with solara.Card("Access and inclusion"):
-                        AccessInclusionPanel(session.comparison())
-            with solara.ColumnsResponsive(12, large=6, gutters_dense=True):
-                for spec in specs:
-                    with solara.Card():
-                        ChartView(spec, run.live.samples, session.run_id, run.horizon_h)
+                    LivePanels(session, selected.value)
+            LiveCharts(session, specs)

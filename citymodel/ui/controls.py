@@ -22,7 +22,7 @@ SPEEDS_H_PER_S = (1, 2, 6, 12, 24, 48, 96, 168)
 
 @solara.component
 def RunControls(playing: solara.Reactive[bool], speed: solara.Reactive[int], done: bool, status: str,
-                on_step: Callable[[], None], on_reset: Callable[[], None]):
+                parameters: str, on_step: Callable[[], None], on_reset: Callable[[], None]):
     """Play / Pause, Step (one simulated hour), Reset, the speed, and where the run is."""
     with solara.Row(gap="6px"):
         solara.Button("Pause" if playing.value else "Play", color="primary", icon_name=(
@@ -32,6 +32,7 @@ def RunControls(playing: solara.Reactive[bool], speed: solara.Reactive[int], don
         solara.Button("Reset", on_click=on_reset, classes=["cm-reset"])
     solara.Select("Speed (simulated hours per second)", value=speed, values=list(SPEEDS_H_PER_S))
     solara.Text(status, classes=["cm-status"])
+    solara.Text(parameters, classes=["cm-run-params"], style={"font-size": "12px", "color": "#555"})
 
 
 @solara.component
@@ -84,14 +85,15 @@ def MapScenarioPicker(maps: dict[str, str], map_source: str, scenarios: dict[str
 
 @solara.component
 def WhatIfControls(placing: solara.Reactive[bool], kind: solara.Reactive[str],
-                   machines: dict[str, solara.Reactive[str]], fee: solara.Reactive[str], sites: list[dict],
+                   machines: solara.Reactive[dict[str, str]], fee: solara.Reactive[str], sites: list[dict],
                    comparing: str, on_remove: Callable[[], None]):
     """The what-if form: a mode in which a click on the map places a public workshop."""
     solara.Switch(label="What-if: click the map to place a workshop", value=placing, classes=["cm-whatif"])
     solara.Select("Workshop kind", value=kind, values=list(PUBLIC_WORKSHOP_KINDS))
     with solara.Row(gap="4px"):
         for machine in MACHINE_TYPES:
-            solara.InputText(machine.replace("_", " "), value=machines[machine], continuous_update=True,
+            solara.InputText(machine.replace("_", " "), value=machines.value[machine], continuous_update=True,
+                             on_value=lambda v, m=machine: machines.set({**machines.value, m: v}),
                              classes=[f"cm-machines-{machine}"])
     solara.InputText("Fee (£ per machine-hour)", value=fee, continuous_update=True, classes=["cm-fee"])
     if sites:

@@ -42,6 +42,9 @@ class Sample:
         :data:`DELIVERY_WINDOW_H` hours (``metrics.delivery_time_h`` of those orders).
     inclusion
         ``metrics.inclusion(agents)`` (access, participation, prosumers by income quintile).
+    walk_min
+        Mean walk to the nearest public workshop (minutes) over citizens who can reach one
+        (the ``walk_time_to_workshop_s`` that ``metrics.inclusion`` reads); None if nobody can.
     by_decile
         Decile -> participation share, when the agents table has a decile column (else empty).
     """
@@ -51,6 +54,7 @@ class Sample:
     utilization: dict[str, Any]
     delivery: dict[str, dict[str, float | None]]
     inclusion: dict[str, Any]
+    walk_min: float | None = None
     by_decile: dict[int, float | None] = field(default_factory=dict)
 
     def access_share(self) -> float | None:
@@ -116,9 +120,12 @@ def sample_model(model) -> Sample:
     utilization = metrics.utilization(facilities_table(model))
     delivery = delivery_window(model.orders.to_frame(model.now), model.now)
     inclusion = metrics.inclusion(agents)
+    walk = agents["walk_time_to_workshop_s"].to_numpy()
+    finite = walk[np.isfinite(walk)]
+    walk_min = float(finite.mean() / 60.0) if finite.size else None
     column = decile_column(agents)
     by_decile = participation_by_decile(agents, column) if column else {}
-    return Sample(model.now / 60.0, adoption, utilization, delivery, inclusion, by_decile)
+    return Sample(model.now / 60.0, adoption, utilization, delivery, inclusion, walk_min, by_decile)
 
 
 class LiveMetrics:

@@ -41,8 +41,8 @@ def _swatch(colour: str, glyph: str = "●") -> str:
     return f'<span style="color:{colour}; font-size: 14px;">{glyph}</span>'
 
 
-def legend_html(kinds_present: list[str]) -> str:
-    """The map legend: stages of homes, facility kinds, trips, what the sizes mean."""
+def legend_html(kinds_present: list[str], attribution: str) -> str:
+    """The map legend: stages of homes, facility kinds, trips, what the sizes mean, and the map's licence."""
     stages = " ".join(f"{_swatch(STAGE_COLORS[s])} {s}" for s in STAGES)
     kinds = " ".join(
         f"{_swatch(KIND_STYLE[k][0], SHAPE_GLYPHS[MARKER_SHAPES.get(KIND_STYLE[k][1], 'circle')])} "
@@ -52,17 +52,18 @@ def legend_html(kinds_present: list[str]) -> str:
         '<div class="cm-legend" style="font-size: 12px; line-height: 1.7;">'
         f"<b>Homes</b> (citizens grouped by home; colour = most advanced stage there; size = residents): {stages}<br>"
         f"<b>Facilities</b> (size = machines running + jobs queued now): {kinds}<br>"
-        f"<b>Trips under way</b> (routed path, dot = traveller now): {trips}"
+        f"<b>Trips under way</b> (routed path, dot = traveller now): {trips}<br>"
+        f"<span style='color:#555'>Map data {attribution}</span>"
         "</div>")
 
 
 @solara.component
 def MapView(background_png: bytes, map_key: str, width: int, height: int, homes: dict, overlay: dict,
-            selected: list | None, placing: bool, kinds_present: list[str],
+            selected: list | None, placing: bool, kinds_present: list[str], attribution: str,
             on_click: Callable[[float, float], None]):
     """The map with its legend; ``on_click(x, y)`` gets canvas pixel coordinates."""
     background = solara.use_memo(lambda: png_data_url(background_png), [map_key, width])
     MapCanvas(background=background, width=width, height=height, homes=homes, overlay=overlay,
               selected=selected, placing=placing, styles=MAP_STYLES,
               event_map_click=lambda data: on_click(float(data["x"]), float(data["y"])))
-    solara.HTML(tag="div", unsafe_innerHTML=legend_html(kinds_present))
+    solara.HTML(tag="div", unsafe_innerHTML=legend_html(kinds_present, attribution))

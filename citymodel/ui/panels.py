@@ -84,10 +84,14 @@ def AccessInclusionPanel(comparison: Comparison):
         else:
             rows.append([f"Q{q + 1}", _pct(access), _pct(part, 2),
                          _pct(inc["prosumer_share_by_income_quintile"][q], 2)])
-    headline = f"Access: {_pct(access_total)} of citizens within a 15-minute walk of a public workshop"
+    walk = "–" if now.walk_min is None else f"{now.walk_min:.2f} min"
+    headline = (f"Access: {_pct(access_total)} of citizens within a 15-minute walk of a public workshop; "
+                f"mean walk to the nearest one {walk}")
     if comparison.label:
         before_total = before.access_share() if before is not None else None
-        headline += f" ({_pp(access_total, before_total)} vs {comparison.label})"
+        change = "–" if before is None or before.walk_min is None or now.walk_min is None else \
+            f"{now.walk_min - before.walk_min:+.2f} min"
+        headline += f" ({_pp(access_total, before_total)}, {change} vs {comparison.label})"
     ci = inc["concentration_index"]
     extra = (f"Participation: {_pct(inc['participation_share'], 2)} of citizens · concentration index of DM use "
              f"over income rank: {'–' if ci is None else f'{ci:+.3f}'}")

@@ -1,0 +1,265 @@
+"""The web app in a real browser: `citymodel ui` as a subprocess, Debian's Chromium driven by Playwright.
+
+One server (400 citizens, 3 days) serves every test of this module; the page is
+loaded once and the tests run in file order, as a user would click. Chromium may
+reach only the app's own address: any other request is aborted and recorded, so
+the page is shown to work offline (no tiles, no CDN).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+CITIZENS = 400
+TIMEOUT_MS = 60_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _citymodel() -> list[str]:
+    exe = Path(sys.executable).with_name("citymodel")
+    return [str(exe)] if exe.exists() else [shutil.which("citymodel") or "citymodel"]
+
+
+@pytest.fixture(scope="module")
+def app_config(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ui-browser") / "small.toml"
+    path.write_text(f"[run]\ncitizens = {CITIZENS}\ndays = 3\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(app_config, tmp_path_factory):
+    """``citymodel ui`` on a free port; yields its URL and log file."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("ui-log") / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([*_citymodel(), "ui", "--port", str(port), "--config", str(app_config)],
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"citymodel ui exited with {proc.returncode}: {log_path.read_text()}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"citymodel ui did not listen within 120 s: {log_path.read_text()}")
+                    time.sleep(0.25)
+            yield f"http://127.0.0.1:{port}/", log_path
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is needed for the browser test: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def traffic() -> dict[str, list]:
+    """Requests the browser made outside the app's address, and failed responses."""
+    return {"outside": [], "failed": []}
+
+
+@pytest.fixture(scope="module")
+def context(browser, server, traffic):
+    url, _ = server
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1500})
+
+    def route(request_route):
+        target = request_route.request.url
+        if target.startswith(url.rstrip("/")) or target.startswith("data:"):
+            request_route.continue_()
+        else:
+            traffic["outside"].append(target)
+            request_route.abort()
+
+    ctx.route("**/*", route)
+    ctx.on("response", lambda r: traffic["failed"].append((r.status, r.url)) if r.status >= 400 else None)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    yield ctx
+    ctx.close()
+
+
+def _open(context, url):
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function("() => { const c = document.querySelector('canvas.cm-map');"
+                           " return c && c.dataset.drawnHour === '0'; }")
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(context, server):
+    return _open(context, server[0])
+
+
+def _step_number(page) -> int:
+    return int(re.search(r"Step (\d+)", page.inner_text(".cm-status")).group(1))
+
+
+def _wait_text(page, selector: str, pattern: str) -> str:
+    page.wait_for_function(
+        "([sel, pat]) => { const e = document.querySelector(sel); return e && new RegExp(pat).test(e.innerText); }",
+        arg=[selector, pattern])
+    return page.inner_text(selector)
+
+
+def _accepted(page, pattern: str) -> str:
+    """Wait for the notice matching ``pattern`` (or a refusal, which fails the test with its message)."""
+    page.wait_for_function(
+        "pat => { const n = document.querySelector('.cm-notice'); const r = document.querySelector('.cm-refused');"
+        " return r || (n && new RegExp(pat).test(n.innerText)); }", arg=pattern)
+    refused = page.query_selector(".cm-refused")
+    assert refused is None, refused.inner_text()
+    return page.inner_text(".cm-notice")
+
+
+def _chart_points(page, key: str) -> int:
+    return int(page.eval_on_selector(f".cm-chart[data-key='{key}'] canvas", "c => c.dataset.points || '0'"))
+
+
+def test_page_loads_offline_with_map_and_charts(page, traffic):
+    size = page.eval_on_selector("canvas.cm-map", "c => [c.width, c.height, c.getBoundingClientRect().width]")
+    assert min(size[:2]) >= 300 and size[2] >= 300
+    colours = page.eval_on_selector("canvas.cm-map", """c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; const seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 97) { seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]); }
+        return seen.size; }""")
+    assert colours > 20  # streets, homes and facilities drawn, not a blank canvas
+    assert int(page.eval_on_selector("canvas.cm-map", "c => c.dataset.facilities")) > 10
+    charts = page.eval_on_selector_all(".cm-chart canvas", "cs => cs.map(c => c.getBoundingClientRect().width)")
+    assert len(charts) >= 4 and min(charts) >= 250
+    assert "© OpenStreetMap contributors" in page.inner_text(".cm-legend")
+    assert "Homes" in page.inner_text(".cm-legend") and "Facilities" in page.inner_text(".cm-legend")
+    assert traffic["outside"] == []
+    assert traffic["failed"] == []
+
+
+def test_step_advances_the_counter_and_the_charts(page):
+    assert _step_number(page) == 0
+    before = _chart_points(page, "adoption")
+    page.click(".cm-step-button")
+    _wait_text(page, ".cm-status", r"Step 1 ")
+    page.wait_for_function("() => document.querySelector('canvas.cm-map').dataset.drawnHour === '1'")
+    page.wait_for_function(f"() => Number(document.querySelector(\".cm-chart[data-key='adoption'] canvas\")"
+                           f".dataset.points) === {before + 1}")
+    assert "day 0, 01:00" in page.inner_text(".cm-status")
+
+
+def test_moving_a_slider_restarts_the_run_with_the_new_value(page):
+    page.click(".cm-step-button")
+    _wait_text(page, ".cm-status", r"Step 2 ")
+    track = page.locator(".cm-lever-citizens .v-slider").first.bounding_box()
+    page.mouse.click(track["x"] + 0.02 * track["width"], track["y"] + track["height"] / 2)
+    _accepted(page, "Restarted with citizens")
+    shown = int(re.search(r"Citizens: ([\d,]+)", page.inner_text("body")).group(1).replace(",", ""))
+    assert shown != CITIZENS and 100 <= shown <= 5000
+    assert f"{shown:,} citizens" in page.inner_text(".cm-status")
+    assert f"{shown:,} citizens" in page.inner_text(".cm-run-params")
+    assert _step_number(page) == 0
+
+
+def test_placing_a_workshop_on_the_map_changes_access(page, app_config, tmp_path):
+    from citymodel.ui.app_settings import AppSettings
+    from citymodel.ui.session import Session
+
+    access_before = page.inner_text(".cm-access")
+    shown = int(re.search(r"([\d,]+) citizens", page.inner_text(".cm-status")).group(1).replace(",", ""))
+    twin = Session(AppSettings(map_source="default", config_file=str(app_config)))
+    twin.apply({"citizens": shown})  # the same run as the page's: same seed, same homes
+    homes = twin.run.overlay.homes
+    public = np.array([f[:2] for f, facility in zip(twin.run.frames[-1]["facilities"], twin.model.facilities,
+                                                    strict=True) if facility.kind != "maker"
+                       and facility.kind != "textile_mill"])
+    far = int(np.argmax([np.min(np.hypot(*(public - xy).T)) for xy in homes.xy]))
+    x, y = homes.xy[far]
+    page.click(".cm-whatif .v-input--selection-controls__input")
+    page.fill(".cm-fee input", "2")
+    box = page.locator("canvas.cm-map").bounding_box()
+    width = page.eval_on_selector("canvas.cm-map", "c => c.width")
+    css = box["width"] / width
+    page.mouse.click(box["x"] + x * css, box["y"] + y * css)
+    _accepted(page, "Workshop placed")
+    access_after = _wait_text(page, ".cm-access", "vs before what-if workshop 1")
+    assert access_after != access_before
+    walk_before = float(re.search(r"nearest one ([\d.]+) min", access_before).group(1))
+    walk_after = float(re.search(r"nearest one ([\d.]+) min", access_after).group(1))
+    assert walk_after < walk_before
+    assert re.search(r"-\d+\.\d+ min vs before", access_after)
+    site = re.search(r"at (-?[\d.]+), (-?[\d.]+)", page.inner_text("body"))
+    lon, lat = twin.projection.to_lonlat(x, y)
+    node = int(twin.city.router("walk").snap(float(lon), float(lat)))
+    node_lon, node_lat = twin.run.overlay.nodes["walk"].lonlat_of(node)
+    assert (float(site.group(1)), float(site.group(2))) == (round(node_lat, 5), round(node_lon, 5))
+    page.click(".cm-whatif .v-input--selection-controls__input")  # leave what-if mode
+    page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
+    assert (tmp_path / "ui.png").stat().st_size > 50_000
+
+
+def test_a_second_tab_has_its_own_model(context, server, page):
+    page.click(".cm-step-button")
+    _wait_text(page, ".cm-status", r"Step 1 ")
+    other = _open(context, server[0])
+    try:
+        assert _step_number(other) == 0
+        assert f"{CITIZENS:,} citizens" in other.inner_text(".cm-status")
+        assert "vs before" not in other.inner_text(".cm-access")
+        other.click(".cm-step-button")
+        _wait_text(other, ".cm-status", r"Step 1 ")
+        other.click(".cm-step-button")
+        _wait_text(other, ".cm-status", r"Step 2 ")
+        assert _step_number(page) == 1
+        assert "vs before what-if workshop 1" in page.inner_text(".cm-access")
+    finally:
+        other.close()
+
+
+def test_out_of_range_input_is_refused_and_the_server_keeps_serving(page, server):
+    steps = _step_number(page)
+    for typed in ("-5", "abc", "3.5"):
+        page.fill(".cm-seed input", typed)
+        page.press(".cm-seed input", "Enter")
+        refused = _wait_text(page, ".cm-refused", re.escape(repr(typed)))
+        assert "Seed" in refused and "refused" in refused
+        assert "seed 42" in page.inner_text(".cm-status") and _step_number(page) == steps
+    page.fill(".cm-fee input", "-3")
+    page.click(".cm-whatif .v-input--selection-controls__input")
+    box = page.locator("canvas.cm-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    _wait_text(page, ".cm-refused", "fee")
+    page.click(".cm-whatif .v-input--selection-controls__input")
+    assert page.inner_text("body").count("what-if workshop 2") == 0
+    with urllib.request.urlopen(server[0], timeout=30) as response:
+        assert response.status == 200
+    page.click(".cm-step-button")
+    _wait_text(page, ".cm-status", rf"Step {steps + 1} ")
+    assert "Traceback" not in server[1].read_text()
