@@ -152,7 +152,7 @@ class CityModel(EventHandling, mesa.Model):
     def open_facility(self, facility: FacilityAgent) -> None:
         """Wire a new facility into travel, production and (if it takes orders) the platform."""
         self.travel.add_facility(facility)
-        self.production.track(facility)
+        self.production.track(facility, self.now)
         row = self.travel.delivery_row(facility) if facility.takes_platform_orders else -1
         cal = self.production.calendar_index(facility.calendar)
         for machine, pool in facility.pools.items():
@@ -200,7 +200,8 @@ class CityModel(EventHandling, mesa.Model):
         self.process_events(end)
         self.now = end
         busy, open_ = self.production.busy_and_open(end)
-        self.observation.record(start, self.adoption.stage_counts, busy, open_, self.production.queued_by_kind)
+        self.observation.record(start, self.adoption.stage_counts, busy, open_, self.production.queued_by_kind,
+                                *self.production.machine_minutes(end))
         self.datacollector.collect(self)
         if self.now >= self.horizon_min - 1e-9:
             self.running = False

@@ -1,8 +1,10 @@
 """Observation: the hourly time series of a run, and the Mesa DataCollector that mirrors it.
 
 At the end of every simulated hour one row records the citizens per adoption
-stage, the machines running and open and the jobs queued per facility kind (the
-machine state at the hour's end), and the orders placed that hour per channel.
+stage; per facility kind the machines running and open and the jobs queued at
+the hour's end, and the machine-hours busy and open *during* the hour (exact
+integrals over the opening hours, so they add up to ``facilities.parquet``);
+and the orders placed that hour per channel.
 The columns are :data:`TIMESERIES_COLUMNS`; ``timeseries.parquet`` holds the
 rows, and the model's ``datacollector`` (a ``mesa.DataCollector``) has one
 model reporter per column, so ``mesa.batch_run`` and SolaraViz plots see the
@@ -20,7 +22,8 @@ from citymodel.vocabulary import CHANNELS, FACILITY_KINDS, MINUTES_PER_DAY, STAG
 
 TIMESERIES_COLUMNS: tuple[str, ...] = (
     "hour", "day", *(f"n_{s}" for s in STAGES),
-    *(f"{what}_{kind}" for kind in FACILITY_KINDS for what in ("busy_machines", "open_machines", "queue")),
+    *(f"{what}_{kind}" for kind in FACILITY_KINDS
+      for what in ("busy_machines", "open_machines", "queue", "busy_machine_hours", "open_machine_hours")),
     *(f"orders_{c}" for c in CHANNELS),
 )
 """Columns of the hourly time series, in table order."""
@@ -38,8 +41,10 @@ class Observation:
     """
 
     def __init__(self) -> None:
-        self.rows: list[dict[str, int]] = []
+        self.rows: list[dict[str, float]] = []
         self.hour_orders = np.zeros(len(CHANNELS), dtype=np.int64)
+        self._busy_min: dict[str, float] = {}
+        self._open_min: dict[str, float] = {}
 
     def start_hour(self) -> None:
         """Reset the hour's order counts."""
@@ -50,8 +55,12 @@ class Observation:
         self.hour_orders += np.bincount(channels, minlength=len(CHANNELS))
 
     def record(self, start_min: float, stage_counts: np.ndarray, busy: dict[str, int], open_: dict[str, int],
-               queued: dict[str, int]) -> dict[str, int]:
-        """Append the row of the hour that started at ``start_min`` and return it."""
+               queued: dict[str, int], busy_min: dict[str, float], open_min: dict[str, float]) -> dict[str, float]:
+        """Append the row of the hour that started at ``start_min`` and return it.
+
+        ``busy``, ``open_`` and ``queued`` are machines and jobs at the hour's end by kind;
+        ``busy_min`` and ``open_min`` the cumulative busy and open machine minutes since the start.
+        """
         row = {"hour": int(start_min // 60), "day": int(start_min // MINUTES_PER_DAY)}
         for s, name in enumerate(STAGES):
             row[f"n_{name}"] = int(stage_counts[s])
@@ -59,18 +68,21 @@ class Observation:
             row[f"busy_machines_{kind}"] = busy.get(kind, 0)
             row[f"open_machines_{kind}"] = open_.get(kind, 0)
             row[f"queue_{kind}"] = queued.get(kind, 0)
+            row[f"busy_machine_hours_{kind}"] = (busy_min.get(kind, 0.0) - self._busy_min.get(kind, 0.0)) / 60.0
+            row[f"open_machine_hours_{kind}"] = (open_min.get(kind, 0.0) - self._open_min.get(kind, 0.0)) / 60.0
+        self._busy_min, self._open_min = dict(busy_min), dict(open_min)
         for c, name in enumerate(CHANNELS):
             row[f"orders_{name}"] = int(self.hour_orders[c])
         self.rows.append(row)
         return row
 
     @property
-    def latest(self) -> dict[str, int]:
+    def latest(self) -> dict[str, float]:
         """The last recorded row (empty before the first hour)."""
         return self.rows[-1] if self.rows else {}
 
 
-def timeseries_value(name: str, model) -> int:
+def timeseries_value(name: str, model) -> float:
     """Column ``name`` of the model's latest time-series row (a DataCollector model reporter)."""
     return model.observation.latest.get(name, 0)
 

@@ -141,15 +141,32 @@ class MachinePool:
 
 
 class KindGroup:
-    """Facilities of one kind sharing one calendar: live counters for the hourly time series."""
+    """Facilities of one kind sharing one calendar: live counters for the hourly time series.
 
-    __slots__ = ("calendar", "kind", "machines", "running")
+    ``busy_min`` and ``open_min`` integrate machines running and machines open over
+    time, counting only open minutes of the calendar (jobs pause while closed), so
+    the time series' machine-hours per hour add up exactly to the facilities' totals.
+    """
 
-    def __init__(self, kind: str, calendar: WeeklyCalendar) -> None:
+    __slots__ = ("busy_min", "calendar", "kind", "last_min", "machines", "open_min", "running")
+
+    def __init__(self, kind: str, calendar: WeeklyCalendar, now: float = 0.0) -> None:
         self.kind = kind
         self.calendar = calendar
         self.machines = 0
         self.running = 0
+        self.busy_min = 0.0
+        self.open_min = 0.0
+        self.last_min = now
+
+    def advance(self, now: float) -> None:
+        """Integrate running and open machines from the last change up to ``now`` (minutes)."""
+        if now > self.last_min:
+            if self.running or self.machines:
+                open_between = self.calendar.open_minutes_between(self.last_min, now)
+                self.busy_min += self.running * open_between
+                self.open_min += self.machines * open_between
+            self.last_min = now
 
 
 class Production:
@@ -207,13 +224,14 @@ class Production:
             self.calendar_list.append(calendar)
         return index
 
-    def track(self, facility) -> None:
-        """Add ``facility``'s pools to the live counters."""
+    def track(self, facility, now: float = 0.0) -> None:
+        """Add ``facility``'s pools to the live counters (it opens at ``now``)."""
         cal = self.calendar_index(facility.calendar)
         key = (facility.kind, cal)
         group = self.kind_groups.get(key)
         if group is None:
-            group = self.kind_groups[key] = KindGroup(facility.kind, facility.calendar)
+            group = self.kind_groups[key] = KindGroup(facility.kind, facility.calendar, now)
+        group.advance(now)
         for pool in facility.pools.values():
             pool.kind_group = group
             group.machines += pool.count
@@ -233,6 +251,7 @@ class Production:
             for order_id in batch.order_ids:
                 self.orders.set_started(order_id, now)
             self.queued_by_kind[facility.kind] -= len(batch.order_ids)
+            pool.kind_group.advance(now)
             pool.kind_group.running += 1
             self.events.push(batch.finish_min, JOB_DONE, (facility.facility_id, machine, batch_id))
         if self.on_backlog is not None:
@@ -248,12 +267,23 @@ class Production:
         facility.pools[machine].wakeup_at = -1.0
         self.start(facility, machine, now)
 
-    def finish(self, facility, machine: str, batch_id: int) -> Batch:
+    def finish(self, facility, machine: str, batch_id: int, now: float) -> Batch:
         """A ``JOB_DONE`` event: free the machine of ``batch_id``; return the batch (its orders are done)."""
         pool = facility.pools[machine]
         batch = pool.finish(batch_id)
+        pool.kind_group.advance(now)
         pool.kind_group.running -= 1
         return batch
+
+    def machine_minutes(self, now: float) -> tuple[dict[str, float], dict[str, float]]:
+        """Busy and open machine minutes from the start up to ``now``, by facility kind (exact integrals)."""
+        busy: dict[str, float] = {}
+        open_: dict[str, float] = {}
+        for group in self.kind_groups.values():
+            group.advance(now)
+            busy[group.kind] = busy.get(group.kind, 0.0) + group.busy_min
+            open_[group.kind] = open_.get(group.kind, 0.0) + group.open_min
+        return busy, open_
 
     def busy_and_open(self, at: float) -> tuple[dict[str, int], dict[str, int]]:
         """Machines running and machines open at time ``at``, by facility kind."""

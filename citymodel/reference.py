@@ -348,11 +348,12 @@ class ReferenceModel(EventHandling, mesa.Model):
         if pay:
             self.accounts.machine(self.now, citizen.row, citizen.eligible)
         nodes = {"walk": citizen.home, "bike": citizen.home_bike, "van": citizen.home_van}
-        self.production.track(home_maker(self, citizen.row, nodes))
+        self.production.track(home_maker(self, citizen.row, nodes), self.now)
 
     # ------------------------------------------------------------------ time series (loops)
     def _record_hour(self, start: float) -> None:
-        self.observation.record(start, *count_by_loops(self.citizens, self.facilities, start + 60.0))
+        self.observation.record(start, *count_by_loops(self.citizens, self.facilities, start + 60.0),
+                                *self.production.machine_minutes(start + 60.0))
 
     def citizens_frame(self) -> pd.DataFrame:
         """Final state per citizen (the columns of ``agents.parquet`` that both models keep)."""

@@ -46,7 +46,7 @@ class EventHandling:
     def _on_job_done(self, payload: tuple[int, str, int]) -> None:
         facility_id, machine, batch_id = payload
         facility = self.facilities[facility_id]
-        batch = self.production.finish(facility, machine, batch_id)
+        batch = self.production.finish(facility, machine, batch_id, self.now)
         for order_id in batch.order_ids:
             self.orders.set_completed(order_id, self.now)
             if self.orders.channel_of(order_id) == PLATFORM:
