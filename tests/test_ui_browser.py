@@ -181,7 +181,8 @@ def test_moving_a_slider_restarts_the_run_with_the_new_value(page):
     track = page.locator(".cm-lever-citizens .v-slider").first.bounding_box()
     page.mouse.click(track["x"] + 0.02 * track["width"], track["y"] + track["height"] / 2)
     _accepted(page, "Restarted with citizens")
-    shown = int(re.search(r"Citizens: ([\d,]+)", page.inner_text("body")).group(1).replace(",", ""))
+    shown = int(re.search(r"Citizens \(0 = the map.s population\): ([\d,]+)", page.inner_text("body")).group(1)
+                .replace(",", ""))
     assert shown != CITIZENS and 100 <= shown <= 5000
     assert f"{shown:,} citizens" in page.inner_text(".cm-status")
     assert f"{shown:,} citizens" in page.inner_text(".cm-run-params")

@@ -51,7 +51,7 @@ def stepped(settings) -> Session:
 
 # ---------------------------------------------------------------------------- levers
 @pytest.mark.parametrize(("key", "raw"), [
-    ("citizens", -5), ("citizens", 0), ("citizens", 10**7), ("citizens", 2.5), ("citizens", "many"),
+    ("citizens", -5), ("citizens", 10**7), ("citizens", 2.5), ("citizens", "many"),
     ("citizens", True), ("seed", -1), ("seed", "1e40"), ("policy.fee_waiver_share", 1.01),
     ("policy.fee_waiver_share", float("nan")), ("adoption.bass_q", float("inf")), ("adoption.bass_p", None),
     ("platform.matching", "random"), ("no.such_lever", 1),

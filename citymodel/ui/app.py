@@ -242,7 +242,7 @@ def RunPage(session: Session):
 
     run = session.run
     specs = solara.use_memo(lambda: chart_specs(sorted({f.kind for f in run.model.facilities}),
-                                                bool(run.live.latest.by_decile)), [session.run_id])
+                                                run.live.latest.has_deciles()), [session.run_id])
     solara.Title("citymodel")
     with solara.AppBar():
         solara.AppBarTitle(f"citymodel · {session.city.name}")

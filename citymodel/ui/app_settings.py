@@ -57,13 +57,14 @@ class AppSettings:
 
 
 def embedded_maps() -> dict[str, str]:
-    """Label -> map source of the maps shipped with the package (``default`` first)."""
-    from citymodel.maps.load import DEFAULT_MAP, DEFAULT_NAME
+    """Label -> map source of the maps shipped with the package (``default`` first, then each file)."""
+    import citymodel.maps
 
-    maps = {f"default ({DEFAULT_NAME})": "default"}
-    for path in sorted(DEFAULT_MAP.parent.glob("*.graphml*")):
-        if path.resolve() != DEFAULT_MAP.resolve():
-            maps[path.name.split(".")[0].replace("_", " ")] = str(path)
+    maps = {"default": "default"}
+    for path in sorted((Path(citymodel.maps.__file__).parent / "data").glob("*.graphml*")):
+        stem = path.name.split(".")[0]
+        if not stem.startswith("default"):  # the default map's own file is "default" above
+            maps[stem.replace("_", " ")] = str(path)
     return maps
 
 

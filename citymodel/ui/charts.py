@@ -95,7 +95,7 @@ def chart_specs(kinds: Sequence[str], with_deciles: bool = False) -> list[ChartS
         specs.append(ChartSpec(
             "inclusion_decile", "Participation by IMD decile (1 most deprived)", "share of decile", True,
             tuple(Series(f"D{d}", DECILE_COLOURS[d - 1]) for d in range(1, 11)),
-            lambda s: [s.by_decile.get(d) for d in range(1, 11)]))
+            lambda s: list(s.inclusion.get("participation_by_imd_decile") or [None] * 10)))
     return specs
 
 

@@ -63,7 +63,7 @@ class Lever:
 
 
 LEVERS: tuple[Lever, ...] = (
-    Lever("citizens", "Citizens", "int", 100, 100_000, 100),
+    Lever("citizens", "Citizens (0 = the map's population)", "int", 0, 100_000, 100),
     Lever("workshop_fee_scale", "Workshop fees (× each kind's default £/h)", "float", 0.0, 3.0, 0.1),
     Lever("policy.fee_waiver_share", "Fee waiver (share of workshop fees paid publicly)", "float", 0.0, 1.0, 0.05),
     Lever("policy.material_subsidy_share", "Material subsidy (share of material cost)", "float", 0.0, 1.0, 0.05),

@@ -9,7 +9,7 @@ Each sample calls :mod:`citymodel.metrics` on the model's tables as of now
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,8 +21,6 @@ from citymodel.vocabulary import CHANNELS, STAGES
 
 DELIVERY_WINDOW_H = 168.0
 """Rolling window of the delivery-time percentiles: orders delivered in the last week (hours)."""
-DECILE_COLUMNS = ("imd_decile", "decile")
-"""Agents-table columns that hold an area deprivation decile (1 most deprived … 10), when the map has zones."""
 
 
 @dataclass
@@ -45,8 +43,6 @@ class Sample:
     walk_min
         Mean walk to the nearest public workshop (minutes) over citizens who can reach one
         (the ``walk_time_to_workshop_s`` that ``metrics.inclusion`` reads); None if nobody can.
-    by_decile
-        Decile -> participation share, when the agents table has a decile column (else empty).
     """
 
     hour: float
@@ -55,7 +51,6 @@ class Sample:
     delivery: dict[str, dict[str, float | None]]
     inclusion: dict[str, Any]
     walk_min: float | None = None
-    by_decile: dict[int, float | None] = field(default_factory=dict)
 
     def access_share(self) -> float | None:
         """Share of all citizens within a 15-minute walk of a workshop (from the quintile shares)."""
@@ -66,17 +61,10 @@ class Sample:
             return None
         return sum(k * (s or 0.0) for k, s in zip(n, shares, strict=True)) / total
 
-
-def decile_column(agents: pd.DataFrame) -> str | None:
-    """The agents-table column holding a deprivation decile, if the run has one."""
-    return next((c for c in DECILE_COLUMNS if c in agents.columns), None)
-
-
-def participation_by_decile(agents: pd.DataFrame, column: str) -> dict[int, float | None]:
-    """Share of citizens with at least one platform or self-fabrication order, per decile 1..10."""
-    uses = agents["orders_platform"].astype(float) + agents["orders_self_fabrication"].astype(float)
-    shares = (uses >= 1).astype(float).groupby(agents[column].to_numpy()).mean()
-    return {d: (float(shares[d]) if d in shares.index else None) for d in range(1, 11)}
+    def has_deciles(self) -> bool:
+        """True if citizens carry the IMD decile of their zone (a map with zones)."""
+        by_decile = self.inclusion.get("n_by_imd_decile")
+        return bool(by_decile) and sum(by_decile) > 0
 
 
 def delivery_window(orders: pd.DataFrame, now_min: float, window_h: float = DELIVERY_WINDOW_H
@@ -103,11 +91,9 @@ def agents_frame(model) -> pd.DataFrame:
     })
     for c, name in enumerate(CHANNELS):
         frame[f"orders_{name}"] = pop.orders_by_channel[:, c].astype(np.int64)
-    for column in DECILE_COLUMNS:
-        values = getattr(pop, column, None)
-        if values is not None:
-            frame[column] = np.asarray(values)
-            break
+    zone_column = getattr(pop, "zone_column", None)  # populations placed by zones carry their IMD decile
+    if zone_column is not None:
+        frame["imd_decile"] = zone_column("imd_decile", -1).astype(np.int8)
     return frame
 
 
@@ -123,9 +109,7 @@ def sample_model(model) -> Sample:
     walk = agents["walk_time_to_workshop_s"].to_numpy()
     finite = walk[np.isfinite(walk)]
     walk_min = float(finite.mean() / 60.0) if finite.size else None
-    column = decile_column(agents)
-    by_decile = participation_by_decile(agents, column) if column else {}
-    return Sample(model.now / 60.0, adoption, utilization, delivery, inclusion, walk_min, by_decile)
+    return Sample(model.now / 60.0, adoption, utilization, delivery, inclusion, walk_min)
 
 
 class LiveMetrics:

@@ -249,11 +249,10 @@ class Session:
         homes = self.run.overlay.homes
         ids = homes.residents(home)
         pop = self.model.population
-        decile = getattr(pop, "imd_decile", None)
-        if decile is None:
-            decile = getattr(pop, "decile", None)
+        zone_column = getattr(pop, "zone_column", None)
+        decile = zone_column("imd_decile", -1) if zone_column is not None else None
         residents = [{"citizen": int(i), "quintile": int(pop.income_quintile[i]),
-                      "decile": int(decile[i]) if decile is not None else None,
+                      "decile": int(decile[i]) if decile is not None and decile[i] > 0 else None,
                       "stage": STAGES[int(pop.stage[i])]} for i in ids[:max_rows]]
         stages = np.bincount(pop.stage[ids], minlength=len(STAGES))
         quintiles = np.bincount(pop.income_quintile[ids], minlength=6)[1:]
