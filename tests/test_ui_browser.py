@@ -143,6 +143,14 @@ def _accepted(page, pattern: str) -> str:
     return page.inner_text(".cm-notice")
 
 
+def _what_if_mode(page, on: bool) -> None:
+    """Switch the what-if mode on or off (whatever it was)."""
+    if (page.get_attribute(".cm-whatif input", "aria-checked") == "true") != on:
+        page.click(".cm-whatif .v-input--selection-controls__input")
+    page.wait_for_function("on => document.querySelector('.cm-whatif input').getAttribute('aria-checked') === "
+                           "String(on)", arg=on)
+
+
 def _chart_points(page, key: str) -> int:
     return int(page.eval_on_selector(f".cm-chart[data-key='{key}'] canvas", "c => c.dataset.points || '0'"))
 
@@ -175,9 +183,48 @@ def test_step_advances_the_counter_and_the_charts(page):
     assert "day 0, 01:00" in page.inner_text(".cm-status")
 
 
+def test_play_runs_at_the_chosen_speed_and_pause_stops(page):
+    start = _step_number(page)
+    page.click(".cm-play")
+    page.wait_for_function(f"() => Number(/Step (\\d+)/.exec(document.querySelector('.cm-status').innerText)[1])"
+                           f" >= {start + 6}")
+    page.click(".cm-play")
+    time.sleep(1.0)
+    paused = _step_number(page)
+    time.sleep(1.0)
+    assert _step_number(page) == paused > start
+
+
+def test_downloads_are_the_run_folder_and_the_animation(page, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    from PIL import Image
+
+    hour = int(page.eval_on_selector("canvas.cm-map", "c => c.dataset.drawnHour"))
+    with page.expect_download() as download:
+        page.click("text=Run folder (Parquet + summary, zip)")
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        summary = json.loads(archive.read(next(n for n in names if n.endswith("summary.json"))))
+    assert any(n.endswith("orders.parquet") for n in names) and any(n.endswith("manifest.json") for n in names)
+    assert summary["run"]["days"] == pytest.approx(hour / 24.0)
+    with page.expect_download() as download:
+        page.click("text=Map animation (GIF)")
+    gif = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert gif.format == "GIF" and gif.n_frames >= 2
+    with page.expect_download() as download:
+        page.click("text=Chart: adoption (PNG)")
+    assert Image.open(download.value.path()).format == "PNG"
+
+
 def test_moving_a_slider_restarts_the_run_with_the_new_value(page):
+    steps = _step_number(page)
     page.click(".cm-step-button")
-    _wait_text(page, ".cm-status", r"Step 2 ")
+    _wait_text(page, ".cm-status", rf"Step {steps + 1} ")
     track = page.locator(".cm-lever-citizens .v-slider").first.bounding_box()
     page.mouse.click(track["x"] + 0.02 * track["width"], track["y"] + track["height"] / 2)
     _accepted(page, "Restarted with citizens")
@@ -203,7 +250,7 @@ def test_placing_a_workshop_on_the_map_changes_access(page, app_config, tmp_path
                        and facility.kind != "textile_mill"])
     far = int(np.argmax([np.min(np.hypot(*(public - xy).T)) for xy in homes.xy]))
     x, y = homes.xy[far]
-    page.click(".cm-whatif .v-input--selection-controls__input")
+    _what_if_mode(page, True)
     page.fill(".cm-fee input", "2")
     box = page.locator("canvas.cm-map").bounding_box()
     width = page.eval_on_selector("canvas.cm-map", "c => c.width")
@@ -221,7 +268,7 @@ def test_placing_a_workshop_on_the_map_changes_access(page, app_config, tmp_path
     node = int(twin.city.router("walk").snap(float(lon), float(lat)))
     node_lon, node_lat = twin.run.overlay.nodes["walk"].lonlat_of(node)
     assert (float(site.group(1)), float(site.group(2))) == (round(node_lat, 5), round(node_lon, 5))
-    page.click(".cm-whatif .v-input--selection-controls__input")  # leave what-if mode
+    _what_if_mode(page, False)
     page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
     assert (tmp_path / "ui.png").stat().st_size > 50_000
 
@@ -253,11 +300,11 @@ def test_out_of_range_input_is_refused_and_the_server_keeps_serving(page, server
         assert "Seed" in refused and "refused" in refused
         assert "seed 42" in page.inner_text(".cm-status") and _step_number(page) == steps
     page.fill(".cm-fee input", "-3")
-    page.click(".cm-whatif .v-input--selection-controls__input")
+    _what_if_mode(page, True)
     box = page.locator("canvas.cm-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     _wait_text(page, ".cm-refused", "fee")
-    page.click(".cm-whatif .v-input--selection-controls__input")
+    _what_if_mode(page, False)
     assert page.inner_text("body").count("what-if workshop 2") == 0
     with urllib.request.urlopen(server[0], timeout=30) as response:
         assert response.status == 200

@@ -311,3 +311,14 @@ def test_access_share_weights_the_quintiles(stepped):
     sample = stepped.run.live.latest
     walk = np.asarray(stepped.model.walk_to_workshop_s)
     assert math.isclose(sample.access_share(), float(np.mean(walk <= metrics.ACCESS_THRESHOLD_S)))
+
+
+def test_the_run_stops_at_its_horizon(tmp_path):
+    path = tmp_path / "short.toml"
+    path.write_text("[run]\ncitizens = 200\ndays = 0.125\n", encoding="utf-8")
+    session = Session(AppSettings(config_file=str(path)))
+    session.step(5)
+    assert session.model.now == 180.0 and session.run.done
+    samples = len(session.run.live.samples)
+    session.step(1)
+    assert session.model.now == 180.0 and len(session.run.live.samples) == samples == 2

@@ -59,10 +59,12 @@ class RunState:
 
     def step(self, hours: int = 1) -> None:
         """Advance ``hours`` simulated hours (not past the horizon), then sample and record a frame."""
-        for _ in range(hours):
-            if self.done:
-                break
+        stepped = 0
+        while stepped < hours and not self.done:
             self.model.step()
+            stepped += 1
+        if stepped == 0:
+            return
         self.live.record(self.model)
         if self.overlay is not None:
             self.frames.append(self.overlay.state())
