@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 import mesa
@@ -35,6 +36,12 @@ class FacilityAgent(mesa.Agent):
         When the facility joined the city (minutes; makers appear during a run).
     placement
         How the site was chosen (a real POI, or the fallback rule used).
+    x_m, y_m
+        Position in metres east and north of the map centre.
+    open_orders
+        Platform orders assigned here and not yet made.
+    closed_min
+        When the facility stopped trading (a maker who sold the machine; inf while trading).
     """
 
     def __init__(self, model: CityModel, facility_id: int, kind: str, spec: FacilityKindConfig,
@@ -57,10 +64,35 @@ class FacilityAgent(mesa.Agent):
         for machine, extra in (extra_machines or {}).items():
             machines[machine] = machines.get(machine, 0) + extra
         self.pools = {
-            m: MachinePool(m, c, self.calendar, batch_size=spec.batch_size, setup_min=spec.setup_hours * 60.0)
+            m: MachinePool(m, c, self.calendar, batch_size=spec.batch_size, setup_min=spec.setup_hours * 60.0,
+                           batch_min=spec.batch_min, batch_wait_min=spec.batch_wait_hours * 60.0)
             for m, c in machines.items() if c > 0
         }
         self.revenue = 0.0
+        self.x_m = float("nan")
+        self.y_m = float("nan")
+        self.open_orders = 0
+        self.closed_min = float("inf")
+        self._margins: deque[tuple[float, float]] = deque()
+
+    @property
+    def trading(self) -> bool:
+        """Whether the facility still trades (has not closed)."""
+        return self.closed_min == float("inf")
+
+    def idle(self) -> bool:
+        """No job queued or running and no platform order on its way here."""
+        return self.open_orders == 0 and not any(p.queue or p.running for p in self.pools.values())
+
+    def record_margin(self, time_min: float, amount: float) -> None:
+        """Record a job's margin (£: fee for the job less running costs) earned at ``time_min``."""
+        self._margins.append((time_min, amount))
+
+    def margin_since(self, time_min: float) -> float:
+        """Margin (£) earned since ``time_min`` (older records are dropped)."""
+        while self._margins and self._margins[0][0] < time_min:
+            self._margins.popleft()
+        return float(sum(m for _, m in self._margins))
 
     @property
     def node(self) -> int:
@@ -73,8 +105,8 @@ class FacilityAgent(mesa.Agent):
         return sum(p.count for p in self.pools.values())
 
     def open_machine_hours(self, now: float) -> float:
-        """Machine-hours open since the facility joined the city, up to ``now`` (minutes)."""
-        open_min = self.calendar.open_minutes_between(self.opened_min, now)
+        """Machine-hours open since the facility joined the city, up to ``now`` or its closing (minutes)."""
+        open_min = self.calendar.open_minutes_between(self.opened_min, min(now, self.closed_min))
         return self.machines * open_min / 60.0
 
     def busy_machine_hours(self, now: float) -> float:

@@ -38,7 +38,7 @@ def platform_split(price: float, platform: PlatformConfig) -> tuple[float, float
 
 def machine_purchase(eligible: bool, config: Config) -> tuple[float, float]:
     """A citizen buying a machine: (paid by the citizen £, public grant £, at most the machine's price)."""
-    cost = config.adoption.machine_cost
+    cost = config.facilities.machine_prices[config.adoption.maker_machine]
     grant = min(config.policy.machine_grant, cost) if eligible else 0.0
     return cost - grant, grant
 
@@ -105,12 +105,28 @@ class Accounts:
         if grant > 0:
             self.ledger.pay(now, -1, "public_budget", "machine_supplier", grant, "grant")
 
-    def equipment_grants(self, n_workshops: int) -> None:
-        """Set-up: the public budget buys ``policy.extra_printers_per_workshop`` printers for every workshop."""
+    def resale(self, now: float, citizen: int) -> None:
+        """A maker sells their machine back for ``adoption.resale_share`` of its price."""
+        price = self.config.facilities.machine_prices[self.config.adoption.maker_machine]
+        self.ledger.pay(now, -1, "machine_supplier", f"citizen:{citizen}", price * self.config.adoption.resale_share,
+                        "resale")
+
+    def workshop_costs(self, day_start: float, workshops: list) -> None:
+        """The public budget's cost of running the public workshops for the day starting at ``day_start``.
+
+        Per workshop: its machines' capital spread over ``policy.capital_life_years`` (a day's share),
+        staff for the day's opening hours (``policy.workshop_staff_cost_per_hour``) and a day of space
+        (``policy.workshop_space_cost_per_week`` / 7).
+        """
         policy = self.config.policy
-        cost = policy.extra_printers_per_workshop * policy.printer_grant_cost * n_workshops
-        if cost > 0:
-            self.ledger.pay(0.0, -1, "public_budget", "machine_supplier", cost, "grant")
+        prices = self.config.facilities.machine_prices
+        for w in workshops:
+            capital = sum(prices[m] * pool.count for m, pool in w.pools.items()) / (policy.capital_life_years * 365.0)
+            open_h = w.calendar.open_minutes_between(day_start, day_start + 1440.0) / 60.0
+            running = policy.workshop_staff_cost_per_hour * open_h + policy.workshop_space_cost_per_week / 7.0
+            payee = f"workshop:{w.facility_id}"
+            self.ledger.pay(day_start, -1, "public_budget", payee, capital, "capital")
+            self.ledger.pay(day_start, -1, "public_budget", payee, running, "running")
 
     def mill_support(self, mills: list) -> None:
         """Set-up: the public budget pays ``policy.mill_support`` to every textile mill."""

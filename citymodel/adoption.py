@@ -1,22 +1,26 @@
-"""Adoption of distributed manufacturing: awareness on the social network, training and machine purchases.
+"""Adoption of distributed manufacturing: awareness from those who used it, training and machine purchases.
 
 Once per simulated day every unaware citizen becomes aware with probability
-``1 − exp(−(p + q·A_i)·Δt)``, where ``A_i`` is the share of the citizen's ties
-who are aware or beyond (or the share of the whole population when
-``adoption.well_mixed``), ``p`` and ``q`` are per year and ``Δt = 1/365`` year.
-With everyone tied to everyone this is the discrete-time Bass model, whose
-adopter share tends to ``F(t)`` of Bass (1969) as Δt → 0 (the ``bass`` check).
+``1 − exp(−(p + q·A_i)·Δt)`` (``p``, ``q`` per year, ``Δt = 1/365`` year). With
+``adoption.imitation = "users"`` (the default), ``A_i`` is the share of the
+citizen's ties who have *used* DM — prosumers, makers and platform customers of
+the last ``recent_use_days`` — each weighted by their experience (satisfaction
+with delivery time against the quote, price against the quote, failed prints;
+:func:`satisfaction`); with ``"aware"`` it is the share of ties who are aware or
+beyond, the Bass model on the network (or on the whole population when
+``adoption.well_mixed``: the discrete-time Bass model, whose adopter share tends
+to ``F(t)`` of Bass (1969) as Δt → 0 — the ``bass`` check).
 
 Prosumers are made by behaviour (a citizen who completes a self-fabrication
-order); a prosumer becomes a maker (buys a machine) with hazard
-``maker_rate · affordability · (1 + maker_imitation · M_i)``, ``M_i`` the share
-of ties who are makers and affordability = (income / median) · cost / (cost − grant).
+order). A prosumer weighs up buying a machine at rate ``maker_rate`` and buys
+when it pays back on the local demand they can see (:mod:`citymodel.makers`).
 Aware citizens below the self-fabrication skill who live near a workshop take
 training sessions with hazard ``training_rate · policy.training_multiplier``.
 
 The rules are module functions used by the vectorised model and the per-agent
 reference alike; :class:`Adoption` is the model's component that applies them
-to the population's columns and keeps the stage counts and tie counts live.
+to the population's columns and keeps the stage counts, tie counts and each
+citizen's experience.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from citymodel.accounts import machine_purchase
 from citymodel.config import AdoptionConfig, Config
 from citymodel.keyed_random import AWARENESS, MACHINE_PURCHASE, TRAINING, KeyedRandom
+from citymodel.makers import expected_jobs_per_year, local_counts, pays_back, yearly_cash
 from citymodel.policy import eligible as policy_eligible
 from citymodel.vocabulary import AWARE, DAYS_PER_YEAR, MAKER, MINUTES_PER_DAY, PROSUMER, STAGES, UNAWARE
 
@@ -50,26 +56,55 @@ def awareness_probability(p: float, q: float, adopted_share: np.ndarray, dt_year
     return 1.0 - np.exp(-(p + q * adopted_share) * dt_years)
 
 
-def maker_probability(rate: float, income: np.ndarray, median_income: float, machine_cost: float,
-                      grant: np.ndarray, imitation: float, maker_share: np.ndarray,
-                      dt_years: float, net_cost_floor_share: float = 0.1) -> np.ndarray:
-    """Probability that a prosumer buys a machine within ``dt_years``.
+def user_weights(stage: np.ndarray, experience: np.ndarray, last_use_min: np.ndarray, now: float,
+                 cfg: AdoptionConfig) -> np.ndarray:
+    """Each citizen's pull on their ties: their experience (0..1; 1 if a user without one yet) if they have
+    used DM — prosumer, maker, or a platform customer within ``recent_use_days`` — else 0."""
+    recent = (now - last_use_min) <= cfg.recent_use_days * MINUTES_PER_DAY
+    user = (stage >= PROSUMER) | recent
+    return np.where(user, np.where(np.isnan(experience), 1.0, experience), 0.0)
 
-    The machine's cost net of a grant counts as at least ``net_cost_floor_share`` of its price.
+
+def weighted_tie_share(ties: sp.csr_matrix, weight: np.ndarray, degree: np.ndarray) -> np.ndarray:
+    """Weighted share of each citizen's ties: sum of their ties' ``weight`` over their degree (0 without ties)."""
+    sums = np.asarray(ties @ weight.astype(np.float64), dtype=np.float64)
+    return np.divide(sums, np.asarray(degree, dtype=np.float64), out=np.zeros(len(weight)),
+                     where=np.asarray(degree) > 0)
+
+
+def satisfaction(delivered_min: float, quoted_ready_min: float, paid: float, quoted_price: float, failures: int,
+                 cfg: AdoptionConfig) -> float:
+    """Satisfaction (0..1) with one DM order: on time against the quote, price against the quote, no failures.
+
+    ``exp(−days late / lateness_scale_days) · min(1, quoted / paid) · (1 − failure_penalty)^failures``.
     """
-    net_cost = np.maximum(machine_cost - grant, net_cost_floor_share * machine_cost)
-    affordability = (income / median_income) * (machine_cost / net_cost)
-    hazard = rate * affordability * (1.0 + imitation * maker_share)
-    return 1.0 - np.exp(-hazard * dt_years)
+    late_days = max(0.0, delivered_min - quoted_ready_min) / MINUTES_PER_DAY
+    value = min(1.0, quoted_price / paid) if paid > 0 else 1.0
+    return float(np.exp(-late_days / cfg.lateness_scale_days) * value * (1.0 - cfg.failure_penalty) ** failures)
 
 
-def purchase_probability(income: np.ndarray, eligible: np.ndarray, maker_share: np.ndarray, config: Config,
-                         median_income: float) -> np.ndarray:
-    """Today's machine-purchase probability of prosumers (income £/year, grant if eligible)."""
-    cfg = config.adoption
-    grant = np.where(eligible, config.policy.machine_grant, 0.0)
-    return maker_probability(cfg.maker_rate, income, median_income, cfg.machine_cost, grant, cfg.maker_imitation,
-                             maker_share, DT_YEARS, cfg.machine_net_cost_floor_share)
+def updated_experience(old: float, satisfaction_: float, cfg: AdoptionConfig) -> float:
+    """A citizen's experience after an order: the exponential average of satisfaction (the first sets it)."""
+    if np.isnan(old):
+        return satisfaction_
+    return (1.0 - cfg.experience_weight) * old + cfg.experience_weight * satisfaction_
+
+
+def purchase_considered(keyed: KeyedRandom, rows: np.ndarray, key: int, cfg: AdoptionConfig) -> np.ndarray:
+    """Which prosumers ``rows`` weigh up buying a machine today (hazard ``maker_rate`` per year)."""
+    return keyed.uniform(MACHINE_PURCHASE, rows, key) < 1.0 - np.exp(-cfg.maker_rate * DT_YEARS)
+
+
+def purchase_decisions(x_m: np.ndarray, y_m: np.ndarray, income: np.ndarray, eligible: np.ndarray,
+                       order_xy: tuple[np.ndarray, np.ndarray], maker_xy: tuple[np.ndarray, np.ndarray],
+                       config: Config) -> np.ndarray:
+    """Whether each considering prosumer buys: the machine pays back on the local demand and is affordable."""
+    radius = config.adoption.local_radius_m
+    orders = local_counts(x_m, y_m, order_xy[0], order_xy[1], radius)
+    makers = local_counts(x_m, y_m, maker_xy[0], maker_xy[1], radius)
+    cash = yearly_cash(expected_jobs_per_year(orders, makers, config), config)
+    net_cost = np.array([machine_purchase(bool(e), config)[0] for e in eligible], dtype=float)
+    return pays_back(net_cost, cash, income, config)
 
 
 def can_train(stage: np.ndarray, skill: np.ndarray, walk_to_workshop_s: np.ndarray, cfg: AdoptionConfig) -> np.ndarray:
@@ -145,6 +180,18 @@ class Adoption:
         self._ties_symmetric = (ties != ties.T).nnz == 0 and bool(np.all(ties.data == 1))
         self._tie_counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.stage_counts = np.zeros(len(STAGES), dtype=np.int64)
+        n = len(population)
+        self.experience = np.full(n, np.nan)
+        self.last_use_min = np.full(n, np.nan)
+
+    def record_use(self, row: int, satisfaction_: float, now: float) -> None:
+        """Citizen ``row`` finished a DM order at ``now`` with ``satisfaction_`` (0..1)."""
+        self.experience[row] = updated_experience(self.experience[row], satisfaction_, self.config.adoption)
+        self.last_use_min[row] = now
+
+    def leave_maker(self, row: int, now: float) -> None:
+        """A maker sold their machine: a prosumer again."""
+        self._move(row, PROSUMER, now)
 
     def seed_awareness(self) -> None:
         """Make the day-0 aware citizens aware."""
@@ -173,22 +220,35 @@ class Adoption:
         """A citizen bought a machine: a maker from now."""
         self._move(row, MAKER, now)
 
-    def daily(self, now: float) -> tuple[int, np.ndarray]:
+    def imitation_share(self, now: float) -> np.ndarray:
+        """``A_i`` of every citizen today (see the module docstring)."""
+        cfg = self.config.adoption
+        pop = self.population
+        if cfg.imitation == "aware":
+            aware_or_beyond = pop.stage >= AWARE
+            if cfg.well_mixed:
+                return np.full(len(pop), aware_or_beyond.mean())
+            return self.tie_share("aware_or_beyond", aware_or_beyond)
+        weight = user_weights(pop.stage, self.experience, self.last_use_min, now, cfg)
+        if cfg.well_mixed:
+            return np.full(len(pop), weight.mean())
+        return weighted_tie_share(pop.ties, weight, self.degree)
+
+    def daily(self, now: float, order_xy: tuple[np.ndarray, np.ndarray],
+              maker_xy: tuple[np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
         """The day's adoption at ``now`` (midnight): awareness, training, machine purchases.
 
-        Returns the number of training sessions taken and the citizens who buy a machine
-        (in row order; :meth:`become_maker` is for the caller, who also sets up their workshop).
+        ``order_xy`` are the homes (m) of the platform orders for the maker machine in the demand
+        window, ``maker_xy`` the homes of the makers trading now. Returns the number of training
+        sessions taken and the citizens who buy a machine (in row order; :meth:`become_maker` is
+        for the caller, who also sets up their workshop).
         """
         cfg = self.config.adoption
         pop = self.population
         day = now / MINUTES_PER_DAY
         key = day_key(now)
         self.recount()
-        aware_or_beyond = pop.stage >= AWARE
-        if cfg.well_mixed:
-            share = np.full(len(pop), aware_or_beyond.mean())
-        else:
-            share = self.tie_share("aware_or_beyond", aware_or_beyond)
+        share = self.imitation_share(now)
         unaware = np.flatnonzero(pop.stage == UNAWARE)
         prob = awareness_probability(cfg.bass_p, cfg.bass_q, share[unaware], DT_YEARS)
         new = unaware[self.keyed.uniform(AWARENESS, unaware, key) < prob]
@@ -198,12 +258,13 @@ class Adoption:
         self.stage_counts[AWARE] += new.size
         trained = self._train(key)
         prosumers = np.flatnonzero(pop.stage == PROSUMER)
-        if not prosumers.size:
-            return trained, prosumers
-        eligible = policy_eligible(pop.income_quintile[prosumers], self.config.policy)
-        maker_share = self.tie_share("maker", pop.stage == MAKER)[prosumers]
-        prob = purchase_probability(pop.income[prosumers], eligible, maker_share, self.config, self.median_income)
-        return trained, prosumers[self.keyed.uniform(MACHINE_PURCHASE, prosumers, key) < prob]
+        considering = prosumers[purchase_considered(self.keyed, prosumers, key, cfg)]
+        if not considering.size:
+            return trained, considering
+        eligible = policy_eligible(pop.income_quintile[considering], self.config.policy)
+        buys = purchase_decisions(pop.x_m[considering], pop.y_m[considering], pop.income[considering], eligible,
+                                  order_xy, maker_xy, self.config)
+        return trained, considering[buys]
 
     def _train(self, key: int) -> int:
         pop = self.population

@@ -73,45 +73,38 @@ class WeeklyCalendar:
         return float(self.open_minutes_until(b) - self.open_minutes_until(a))
 
     def time_after_open_minutes(self, t: float, duration: float) -> float:
-        """The time at which ``duration`` open minutes have elapsed after ``t``."""
-        if self.open_minutes_per_week <= 0:
-            return float("inf")
-        target = self.open_minutes_until(t) + duration
-        weeks, rest = divmod(target, self.open_minutes_per_week)
-        if rest == 0 and weeks > 0:
-            # Finishing exactly at a closing time: report the closing, not the next opening.
-            weeks -= 1
-            rest = self.open_minutes_per_week
-        # Inverse of the cumulative function inside one week: first x where y reaches rest.
-        idx = int(np.searchsorted(self._y, rest, side="left"))
-        idx = max(idx, 1)
-        y0, y1 = self._y[idx - 1], self._y[idx]
-        x0, x1 = self._x[idx - 1], self._x[idx]
-        within = x0 if y1 == y0 else x0 + (rest - y0) * (x1 - x0) / (y1 - y0)
-        return float(weeks * MINUTES_PER_WEEK + within)
+        """The time at which ``duration`` open minutes have elapsed after ``t`` (never earlier than ``t``)."""
+        return float(self.time_after_open_minutes_at(t, duration))
 
     def time_after_open_minutes_many(self, t: float, durations: np.ndarray) -> np.ndarray:
-        """Vectorised :meth:`time_after_open_minutes` for one start ``t`` and many ``durations`` (minutes).
+        """:meth:`time_after_open_minutes` for one start ``t`` and many ``durations`` (minutes)."""
+        return self.time_after_open_minutes_at(t, durations)
 
-        Element ``i`` equals ``time_after_open_minutes(t, durations[i])`` bit for bit (the same
-        float operations in the same order), so matching on arrays picks what a loop would pick.
+    def time_after_open_minutes_at(self, t: float | np.ndarray, durations: float | np.ndarray) -> np.ndarray:
+        """Element-wise :meth:`time_after_open_minutes` for starts ``t`` and ``durations`` (broadcast, minutes).
+
+        ``finish = O⁻¹(O(t) + d)``: the first time at which the cumulative open minutes reach
+        ``O(t) + d`` — a finish exactly at a closing time is reported as the closing, not the next
+        opening — and never earlier than ``t`` (a zero duration in a closed period ends at ``t``).
+        The scalar methods call this one, so every caller gets the same bits.
         """
+        t = np.asarray(t, dtype=float)
         durations = np.asarray(durations, dtype=float)
         if self.open_minutes_per_week <= 0:
-            return np.full(durations.shape, np.inf)
-        target = self.open_minutes_until(t) + durations
+            return np.full(np.broadcast(t, durations).shape, np.inf)
+        target = np.asarray(self.open_minutes_until(t)) + durations
         weeks, rest = np.divmod(target, self.open_minutes_per_week)
         at_close = (rest == 0) & (weeks > 0)
-        if at_close.any():
-            weeks[at_close] -= 1
-            rest[at_close] = self.open_minutes_per_week
+        weeks = np.where(at_close, weeks - 1, weeks)
+        rest = np.where(at_close, self.open_minutes_per_week, rest)
+        # Inverse of the cumulative function inside one week: first x where y reaches rest.
         idx = np.maximum(np.searchsorted(self._y, rest, side="left"), 1)
         y0, y1 = self._y[idx - 1], self._y[idx]
         x0, x1 = self._x[idx - 1], self._x[idx]
         flat = y1 == y0
         with np.errstate(divide="ignore", invalid="ignore"):
             within = np.where(flat, x0, x0 + (rest - y0) * (x1 - x0) / (y1 - y0))
-        return weeks * MINUTES_PER_WEEK + within
+        return np.maximum(weeks * MINUTES_PER_WEEK + within, t)
 
     def is_open(self, t: float) -> bool:
         """Whether the facility is open at time ``t`` (intervals are [open, close))."""
@@ -127,7 +120,22 @@ class WeeklyCalendar:
         for a, b in self.intervals:
             if rest < b:
                 return float(week_start + max(a, rest))
-        return float(week_start + MINUTES_PER_WEEK + self.intervals[0][0])
+        return float(week_start + (MINUTES_PER_WEEK + self.intervals[0][0]))
+
+    def next_open_many(self, t: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`next_open` (the same float operations, so the same bits)."""
+        t = np.asarray(t, dtype=float)
+        if not self.intervals:
+            return np.full(t.shape, np.inf)
+        starts = np.array([a for a, _ in self.intervals])
+        ends = np.array([b for _, b in self.intervals])
+        week_start = np.floor_divide(t, MINUTES_PER_WEEK) * MINUTES_PER_WEEK
+        rest = t - week_start
+        idx = np.searchsorted(ends, rest, side="right")
+        inside = idx < len(ends)
+        within = np.where(inside, np.maximum(starts[np.minimum(idx, len(ends) - 1)], rest),
+                          MINUTES_PER_WEEK + starts[0])
+        return week_start + within
 
     def open_mask(self, t: float | np.ndarray) -> np.ndarray:
         """Vectorised :meth:`is_open`."""

@@ -10,11 +10,14 @@ with ``β_price,i = beta_price · (median income / income_i) ^ income_elasticity
 value for the two local channels, and ε i.i.d. Gumbel, so the choice is
 ``argmax`` (the Gumbel-max draw of a logit). Unavailable alternatives get −inf.
 
-The quote (price £ and days to receipt per alternative) is built by
-:func:`quote_alternatives` from the same price rules that bill the order
-(:func:`citymodel.platform.platform_price`,
-:func:`citymodel.accounts.self_fabrication_bill`), so every caller — the
-vectorised model and the per-agent reference — quotes with one formula.
+The quote (price £ and days to receipt per alternative) is what the citizen
+would actually get: the platform's offer (:meth:`citymodel.platform.Platform.offers`,
+the facility, price and ready time the matching rule would give the order) and,
+for making it yourself, a visit planned behind the nearest workshop's queue with
+the expected attempts (:func:`self_fabrication_quote`, billed by
+:func:`citymodel.accounts.self_fabrication_bill`). :func:`quote_alternatives`
+turns the quotes into the logit's attributes; every caller — the vectorised
+model and the per-agent reference — quotes with these functions.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ import numpy as np
 
 from citymodel.accounts import self_fabrication_bill
 from citymodel.config import ChoiceConfig, Config
+from citymodel.fabrication import expected_attempts, failure_probability, visit_plan
 from citymodel.keyed_random import CHOICE_NOISE
-from citymodel.platform import platform_price
 from citymodel.vocabulary import AWARE, IMPORT, PLATFORM, SELF_FABRICATION
 
 __all__ = ["IMPORT", "PLATFORM", "SELF_FABRICATION", "Alternatives", "ChannelChoice", "ProductTable", "choose",
@@ -72,11 +75,14 @@ class ProductTable:
         Index of that machine type in ``machines`` (sorted machine names).
     machine_hours, material_cost, import_price, import_lead_days, personalisation_value
         Mean machine time (h), material (£), import price (£), import lead time (days), utils.
+    process
+        The platform process of each product (a key of ``platform.processes``).
     """
 
     names: list[str]
     machines: list[str]
     machine: list[str]
+    process: list[str]
     machine_index: np.ndarray
     machine_hours: np.ndarray
     material_cost: np.ndarray
@@ -93,73 +99,71 @@ class ProductTable:
         columns = {name: np.array([getattr(s, name) for s in specs], dtype=float)
                    for name in ("machine_hours", "material_cost", "import_price", "import_lead_days",
                                 "personalisation_value")}
-        return cls(names, machines, [s.machine for s in specs],
+        return cls(names, machines, [s.machine for s in specs], [s.platform_process for s in specs],
                    np.array([machines.index(s.machine) for s in specs], dtype=np.int64), **columns)
 
 
-def platform_quote_days(machine_hours: np.ndarray, backlog_days: np.ndarray, config: Config) -> np.ndarray:
-    """Days from order to receipt quoted for a platform order.
+def self_fabrication_quote(calendar, when: np.ndarray, walk_s: np.ndarray, backlog_min: np.ndarray,
+                           machine_hours: np.ndarray, material: np.ndarray, fee_per_hour: np.ndarray,
+                           skill: np.ndarray, eligible: np.ndarray, config: Config) -> dict[str, np.ndarray]:
+    """The quote of making items at public workshops sharing ``calendar`` (arrays over needs).
 
-    Acceptance delay + the queue ahead (days of work) + the job itself at
-    ``choice.working_hours_per_day`` + a hand-over margin.
+    The visit is planned to arrive when the job is expected to start behind the workshop's queue
+    (:func:`citymodel.fabrication.visit_plan`); price, machine time and time on site count the
+    expected attempts (failed prints are paid and redone). Returns ``price`` (£), ``depart``,
+    ``arrive``, ``ready`` (minutes: back home with the item) and ``travel_hours`` (walking there and
+    back plus the attended share of the machine time, hours).
     """
-    choice = config.choice
-    return (config.platform.acceptance_minutes / 1440 + backlog_days + machine_hours / choice.working_hours_per_day
-            + choice.platform_margin_days)
+    fab = config.fabrication
+    attempts = expected_attempts(failure_probability(skill, fab), fab.max_attempts)
+    depart, arrive, finish = visit_plan(calendar, when, walk_s, backlog_min, attempts * machine_hours * 60.0)
+    _, _, paid = self_fabrication_bill(fee_per_hour, attempts * machine_hours, attempts * material, eligible,
+                                       config.policy)
+    travel = 2 * walk_s / 3600.0 + fab.attendance_share * attempts * machine_hours
+    return {"price": paid, "depart": depart, "arrive": arrive, "ready": finish + walk_s / 60.0,
+            "travel_hours": travel}
 
 
-def self_fabrication_quote_days(round_trip_h: np.ndarray, machine_hours: np.ndarray, config: Config) -> np.ndarray:
-    """Days from need to having the item when making it at a workshop (walk there and back, the job, a margin)."""
-    return (round_trip_h + machine_hours) / 24.0 + config.choice.self_fabrication_margin_days
-
-
-def quote_alternatives(products: ProductTable, product: np.ndarray, platform_fee: np.ndarray,
-                       platform_backlog_days: np.ndarray, aware: np.ndarray, skill: np.ndarray,
-                       workshop_fee: np.ndarray, walk_s: np.ndarray, reach: np.ndarray, eligible: np.ndarray,
-                       config: Config) -> Alternatives:
-    """The quote of every alternative for a batch of needs.
+def quote_alternatives(products: ProductTable, product: np.ndarray, when: np.ndarray, platform_price: np.ndarray,
+                       platform_ready: np.ndarray, self_price: np.ndarray, self_ready: np.ndarray,
+                       self_travel_hours: np.ndarray, aware: np.ndarray, self_possible: np.ndarray) -> Alternatives:
+    """The three alternatives of a batch of needs from their quotes.
 
     Parameters
     ----------
-    products
-        The catalogue.
-    product
-        Product code of each need, shape [n].
-    platform_fee, platform_backlog_days
-        Per product (indexed by code): the platform's typical fee (£/h, NaN if no facility offers the
-        machine) and its current queue (days).
-    aware, skill
-        Per need: whether the citizen is aware of DM (stage ≥ aware), and their skill (0..1).
-    workshop_fee, walk_s, reach
-        Per need: fee (£/h) of the nearest public workshop with the machine, walking time to it (s),
-        and whether one is reachable.
-    eligible
-        Per need: whether the citizen is eligible for the policy's subsidies.
+    products, product
+        The catalogue and each need's product code, shape [n].
+    when
+        Each need's time (minutes).
+    platform_price, platform_ready
+        The platform offer each need gets (£, ready time in minutes; inf if none).
+    self_price, self_ready, self_travel_hours
+        The self-fabrication quote (£, ready time, own hours of walking and attending).
+    aware
+        Whether each citizen is aware of DM (stage ≥ aware): only they choose local channels.
+    self_possible
+        Whether the citizen can make it (a reachable workshop with the machine, enough skill).
     """
     p = product
     m = len(product)
-    base_price = platform_price(platform_fee, products.machine_hours, products.material_cost, config.platform)
-    platform_days = platform_quote_days(products.machine_hours, platform_backlog_days, config)
-    machine_hours = products.machine_hours[p]
-    price = np.empty((m, 3))
-    days = np.empty((m, 3))
+    price = np.zeros((m, 3))
+    days = np.zeros((m, 3))
     travel = np.zeros((m, 3))
     personal = np.zeros((m, 3))
     available = np.ones((m, 3), dtype=bool)
     price[:, IMPORT] = products.import_price[p]
     days[:, IMPORT] = products.import_lead_days[p]
-    price[:, PLATFORM] = base_price[p]
-    days[:, PLATFORM] = platform_days[p]
-    available[:, PLATFORM] = np.isfinite(platform_fee)[p] & aware
+    available[:, PLATFORM] = np.isfinite(platform_ready) & aware
+    available[:, SELF_FABRICATION] = self_possible & aware & np.isfinite(self_ready)
+    local = available[:, PLATFORM]
+    price[local, PLATFORM] = platform_price[local]
+    days[local, PLATFORM] = (platform_ready[local] - when[local]) / 1440.0
+    local = available[:, SELF_FABRICATION]
+    price[local, SELF_FABRICATION] = self_price[local]
+    days[local, SELF_FABRICATION] = (self_ready[local] - when[local]) / 1440.0
+    travel[local, SELF_FABRICATION] = self_travel_hours[local]
     personal[:, PLATFORM] = personal[:, SELF_FABRICATION] = products.personalisation_value[p]
-    _, _, paid = self_fabrication_bill(workshop_fee, machine_hours, products.material_cost[p], eligible,
-                                       config.policy)
-    price[:, SELF_FABRICATION] = paid
-    round_trip_h = 2 * np.where(reach, walk_s, 0.0) / 3600.0
-    travel[:, SELF_FABRICATION] = round_trip_h
-    days[:, SELF_FABRICATION] = self_fabrication_quote_days(round_trip_h, machine_hours, config)
-    available[:, SELF_FABRICATION] = reach & aware & (skill >= config.adoption.self_fab_min_skill)
-    return Alternatives(np.nan_to_num(price), days, travel, personal, available)
+    return Alternatives(price, days, travel, personal, available)
 
 
 def utilities(alts: Alternatives, income: np.ndarray, skill: np.ndarray, median_income: float,
@@ -190,7 +194,7 @@ def probabilities(u: np.ndarray) -> np.ndarray:
 
 
 class ChannelChoice:
-    """The choice component: the quote of every channel for a batch of needs and the logit draw.
+    """The choice component: the self-fabrication quotes of a batch of needs and the logit draw.
 
     Parameters
     ----------
@@ -202,46 +206,64 @@ class ChannelChoice:
         Citizen columns (stage, skill, income).
     keyed
         The run's keyed random numbers (the Gumbel noise is keyed by citizen, product, k, alternative).
+    public
+        The public workshops (their pools' queues are read for the quotes).
     nearest_index, nearest_walk_s
-        Per machine type (``products.machines`` order) and citizen: index of the nearest public workshop
-        with that machine (−1 if none) and the walk to it (s).
-    public_fees
-        Fee (£/h) of each public workshop, with NaN appended (index −1).
+        Per machine type (``products.machines`` order) and citizen: index into ``public`` of the nearest
+        workshop with that machine (−1 if none) and the walk to it (s).
     eligible
         Per citizen: eligible for the policy's subsidies.
     median_income
         Income the price sensitivity is relative to (£/year).
     """
 
-    def __init__(self, config: Config, products: ProductTable, population, keyed, nearest_index: np.ndarray,
-                 nearest_walk_s: np.ndarray, public_fees: np.ndarray, eligible: np.ndarray,
+    def __init__(self, config: Config, products: ProductTable, population, keyed, public: list,
+                 nearest_index: np.ndarray, nearest_walk_s: np.ndarray, eligible: np.ndarray,
                  median_income: float) -> None:
         self.config = config
         self.products = products
         self.population = population
         self.keyed = keyed
+        self.public = public
         self.nearest_index = nearest_index
         self.nearest_walk_s = nearest_walk_s
-        self.public_fees = public_fees
         self.eligible = eligible
         self.median_income = median_income
 
-    def utilities(self, product: np.ndarray, who: np.ndarray, platform_fee: np.ndarray,
-                  platform_backlog_days: np.ndarray) -> np.ndarray:
-        """Utilities [n, 3] of needs of ``product`` (codes) by citizens ``who``; platform basis per machine type."""
-        pop = self.population
-        machine = self.products.machine_index
-        walk_s = self.nearest_walk_s[machine[product], who]
-        w_index = self.nearest_index[machine[product], who]
-        reach = np.isfinite(walk_s) & (w_index >= 0)
-        alts = quote_alternatives(self.products, product, platform_fee[machine], platform_backlog_days[machine],
-                                  pop.stage[who] >= AWARE, pop.skill[who], self.public_fees[w_index], walk_s,
-                                  reach, self.eligible[who], self.config)
-        return utilities(alts, pop.income[who], pop.skill[who], self.median_income, self.config.choice)
+    def nearest_workshop(self, product: np.ndarray, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Index into ``public`` (−1 if none) and walking time (s) of each need's nearest workshop."""
+        machine = self.products.machine_index[product]
+        return self.nearest_index[machine, who], self.nearest_walk_s[machine, who]
 
-    def choose(self, product: np.ndarray, who: np.ndarray, k: np.ndarray, platform_fee: np.ndarray,
-               platform_backlog_days: np.ndarray) -> np.ndarray:
+    def self_fabrication_quotes(self, now: float, when: np.ndarray, who: np.ndarray, product: np.ndarray,
+                                machine_hours: np.ndarray, material: np.ndarray) -> dict[str, np.ndarray]:
+        """:func:`self_fabrication_quote` of each need at its nearest workshop (queues read at ``now``),
+        with ``possible`` (a reachable workshop, skill enough) and ``workshop`` (index into ``public``)."""
+        pop = self.population
+        n = len(who)
+        w, walk_s = self.nearest_workshop(product, who)
+        possible = (w >= 0) & np.isfinite(walk_s) & (pop.skill[who] >= self.config.adoption.self_fab_min_skill)
+        out = {"price": np.full(n, np.nan), "depart": np.full(n, np.nan), "arrive": np.full(n, np.nan),
+               "ready": np.full(n, np.inf), "travel_hours": np.zeros(n), "possible": possible, "workshop": w}
+        rows = np.flatnonzero(possible & (pop.stage[who] >= AWARE))
+        if not rows.size:
+            return out
+        machines = [self.products.machine[p] for p in product[rows]]
+        backlog = np.array([self.public[w[i]].pools[m].backlog_min(now) for i, m in zip(rows, machines, strict=True)])
+        calendars = [self.public[w[i]].calendar for i in rows]
+        for calendar in {id(c): c for c in calendars}.values():
+            sel = np.array([c is calendar for c in calendars])
+            r = rows[sel]
+            quote = self_fabrication_quote(calendar, when[r], walk_s[r], backlog[sel], machine_hours[r], material[r],
+                                           np.array([self.public[w[i]].fee_per_hour for i in r]), pop.skill[who[r]],
+                                           self.eligible[who[r]], self.config)
+            for key, value in quote.items():
+                out[key][r] = value
+        return out
+
+    def choose(self, product: np.ndarray, who: np.ndarray, k: np.ndarray, alts: Alternatives) -> np.ndarray:
         """The channel code chosen for each need (k-th need of ``product`` by ``who``)."""
-        u = self.utilities(product, who, platform_fee, platform_backlog_days)
+        pop = self.population
+        u = utilities(alts, pop.income[who], pop.skill[who], self.median_income, self.config.choice)
         noise = self.keyed.gumbel(CHOICE_NOISE, who[:, None], product[:, None], k[:, None], np.arange(3)[None, :])
         return choose(u, noise)

@@ -86,28 +86,29 @@ class ProductConfig:
     import_lead_days: float
     needs_per_citizen_year: float
     personalisation_value: float
+    platform_process: str = "hubs"
 
 
 DEFAULT_PRODUCTS: dict[str, dict[str, Any]] = {
     # Opendesk-type plywood furniture on a CNC router (Srai et al. 2016 §4.4).
     "furniture": dict(
         machine="cnc_router", machine_hours=2.5, material_cost=60.0, import_price=180.0,
-        import_lead_days=21.0, needs_per_citizen_year=0.3, personalisation_value=1.0,
+        import_lead_days=21.0, needs_per_citizen_year=0.3, personalisation_value=1.0, platform_process="opendesk",
     ),
     # Knitted/woven textiles: 2-3 h per sweater (Knitwise); UK sourcing saves 4-6 weeks (Leftly 2012).
     "textiles": dict(
         machine="knitting", machine_hours=2.5, material_cost=15.0, import_price=45.0,
-        import_lead_days=28.0, needs_per_citizen_year=0.8, personalisation_value=0.8,
+        import_lead_days=28.0, needs_per_citizen_year=0.8, personalisation_value=0.8, platform_process="hubs",
     ),
     # Household items and spare parts on FDM printers: mean 4.9 h (Gopsill et al. 2024 model).
     "household": dict(
         machine="3d_printer", machine_hours=4.9, material_cost=2.0, import_price=12.0,
-        import_lead_days=7.0, needs_per_citizen_year=2.0, personalisation_value=0.3,
+        import_lead_days=7.0, needs_per_citizen_year=2.0, personalisation_value=0.3, platform_process="hubs",
     ),
     # Personalised goods on a laser cutter (assumption).
     "personalised": dict(
         machine="laser_cutter", machine_hours=0.5, material_cost=5.0, import_price=25.0,
-        import_lead_days=10.0, needs_per_citizen_year=0.6, personalisation_value=1.5,
+        import_lead_days=10.0, needs_per_citizen_year=0.6, personalisation_value=1.5, platform_process="hubs",
     ),
 }
 
@@ -120,7 +121,8 @@ class NeedsConfig:
         DEFAULT_PRODUCTS, "see fields",
         "PARAMETERS §4, §5, §7, §8 (machine hours, lead times); prices are assumptions",
         doc="product -> machine, machine_hours (h), material_cost (£), import_price (£), "
-        "import_lead_days (days), needs_per_citizen_year (1/year), personalisation_value (utils)",
+        "import_lead_days (days), needs_per_citizen_year (1/year), personalisation_value (utils), "
+        "platform_process (a key of platform.processes)",
     )
     import_lead_cv: float = _p(0.3, "-", doc="coefficient of variation of the (lognormal) import lead time")
     machine_time_cv: float = _p(0.3, "-", doc="coefficient of variation of machine time per job (gamma)")
@@ -134,22 +136,41 @@ class NeedsConfig:
 class AdoptionConfig:
     """Stages unaware -> aware -> prosumer -> maker."""
 
-    bass_p: float = _p(0.03, "1/year", "Sultan, Farley & Lehmann 1990 (PARAMETERS §1)")
-    bass_q: float = _p(0.38, "1/year", "Sultan, Farley & Lehmann 1990 (PARAMETERS §1)")
+    bass_p: float = _p(0.005, "1/year", "home 3D printer EST 0.002-0.01 (PARAMETERS §1); range 0.002-0.01",
+                       doc="innovation: hazard of becoming aware without influence")
+    bass_q: float = _p(0.38, "1/year", "Sultan, Farley & Lehmann 1990 mean; home printer EST 0.3-0.5 (PARAMETERS §1)",
+                       doc="imitation: hazard per unit (experience-weighted) share of ties who use DM")
+    imitation: str = _p("users", "users|aware", doc="who is imitated: ties who have used DM, weighted by their "
+                        "experience ('users'), or every aware tie as in the Bass model ('aware', validation)")
+    recent_use_days: float = _p(365.0, "days", doc="a platform customer counts as a DM user for this long")
     initial_aware_share: float = _p(0.10, "share", doc="share aware of DM at day 0")
     initial_maker_share: float = _p(0.005, "share", "EST 1-3 % households own a printer (PARAMETERS §6)")
     well_mixed: bool = _p(False, "-", doc="imitation from the whole population instead of ties (validation)")
-    maker_rate: float = _p(0.5, "1/year", doc="prosumer -> maker hazard at median income, no grant")
-    maker_imitation: float = _p(2.0, "-", doc="multiplier of maker hazard per unit share of maker ties")
-    machine_cost: float = _p(600.0, "£", "Prusa MK4 US$799-1,099; EST £200-600 (PARAMETERS §5)")
+    maker_rate: float = _p(2.0, "1/year", doc="rate at which a prosumer weighs up buying a machine")
+    maker_machine: str = _p("3d_printer", "machine", doc="the machine a citizen buys to become a maker")
+    payback_threshold_years: float = _p(2.0, "years", "household payback 4 months-2 years, Wittbrodt et al. 2013 "
+                                        "(PARAMETERS §6)", doc="buy when the expected payback is at most this")
+    max_income_share: float = _p(0.05, "share of income", doc="a machine's net cost is at most this share of the "
+                                 "buyer's yearly income")
+    local_radius_m: float = _p(1500.0, "m", doc="radius of the local platform demand and competition a citizen sees")
+    demand_window_days: float = _p(90.0, "days", doc="platform orders of the last this many days form the demand "
+                                   "signal")
+    machine_running_cost_per_hour: float = _p(0.3, "£/h", "machine-hour cost £0.24/h depreciation, US$0.5-3/h "
+                                              "all-in (PARAMETERS §5); electricity and wear, excl. depreciation")
+    machine_life_years: float = _p(3.0, "years", doc="a home machine's life, for its yearly depreciation")
+    exit_window_days: float = _p(180.0, "days", doc="a maker whose earnings over this window do not cover the "
+                                 "machine's costs sells it")
+    resale_share: float = _p(0.3, "share of price", doc="what a maker gets for a machine sold on exit")
     self_fab_min_skill: float = _p(0.25, "0..1", doc="skill needed to fabricate at a workshop")
     training_rate: float = _p(2.0, "1/year", doc="training uptake hazard of aware citizens near a workshop")
     training_skill_gain: float = _p(0.25, "0..1", doc="skill gained per training session")
     training_max_walk_min: float = _p(15.0, "min", "15-minute city, Moreno et al. 2021 (PARAMETERS §10)",
                                       doc="training is taken up by citizens within this walk of a workshop")
-    machine_net_cost_floor_share: float = _p(
-        0.1, "share", doc="in the purchase hazard, a machine's cost net of a grant is at least this share of its price"
-    )
+    lateness_scale_days: float = _p(7.0, "days", doc="satisfaction falls by 1/e per this many days late against "
+                                    "the quote")
+    failure_penalty: float = _p(0.3, "share", doc="satisfaction lost per failed print")
+    experience_weight: float = _p(0.5, "share", doc="weight of the latest order in a citizen's experience "
+                                  "(exponential average of satisfaction)")
 
 
 @dataclass
@@ -163,13 +184,6 @@ class ChoiceConfig:
     beta_skill: float = _p(1.5, "1/skill", doc="utility of self-fabrication per unit skill")
     asc_platform: float = _p(-0.8, "utils", doc="alternative-specific constant of the platform")
     asc_self_fabrication: float = _p(-1.5, "utils", doc="alternative-specific constant of making it yourself")
-    working_hours_per_day: float = _p(
-        8.0, "h/day", doc="machine hours worked per day, to turn queued and job machine-hours into days in a quote"
-    )
-    platform_margin_days: float = _p(0.1, "days", doc="hand-over and packing time added to a platform quote")
-    self_fabrication_margin_days: float = _p(
-        0.5, "days", doc="time to fit a workshop visit into the day, added to a self-fabrication quote"
-    )
 
 
 @dataclass
@@ -182,6 +196,8 @@ class FacilityKindConfig:
     takes_platform_orders: bool = True
     batch_size: int = 1
     setup_hours: float = 0.0
+    batch_min: int = 1
+    batch_wait_hours: float = 0.0
 
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -202,12 +218,25 @@ DEFAULT_FACILITIES: dict[str, dict[str, Any]] = {
     "pro_maker": dict(machines={"cnc_router": 1, "laser_cutter": 1, "3d_printer": 2},
                       hours=[["mon-fri", 8, 18]], fee_per_hour=30.0),
     "textile_mill": dict(machines={"knitting": 4}, hours=[["mon-fri", 6, 22]], fee_per_hour=20.0,
-                         batch_size=8, setup_hours=1.0),
+                         batch_size=8, setup_hours=8.0, batch_min=4, batch_wait_hours=48.0),
 }
 
 FACILITY_SOURCES = (
     "hours: Fab Lab ICC (PARAMETERS §4), schools after hours (Srai 2016 §4.5); fees: UK laser £3-6/h "
-    "members (Nottinghack), CNC EST £10-40/h (PARAMETERS §5); machines per space: assumption"
+    "members (Nottinghack), CNC EST £10-40/h (PARAMETERS §5); machines per space: assumption; mill set-up "
+    "8 h = 0.5 day per new warp, the low end of EST 0.5-2 days (PARAMETERS §8); mill batches wait up to 48 h "
+    "to fill 4 of 8 places (assumption: commercial MOQs of 100-300 per colour, AzKnit §8, are far above city demand)"
+)
+
+MACHINE_PRICES: dict[str, float] = {
+    "3d_printer": 600.0,
+    "laser_cutter": 5900.0,
+    "cnc_router": 8000.0,
+    "knitting": 35000.0,
+}
+MACHINE_PRICE_SOURCES = (
+    "3D printer: EST £200-600 budget models, Prusa MK4 US$799-1,099 (PARAMETERS §5); laser cutter: capex "
+    "£4.9-6.9k (Nottinghack, Bristol Hackspace, §5); knitting machine ≈ £35k (Unmade, §8); CNC router: assumption"
 )
 
 
@@ -221,6 +250,21 @@ class FacilitiesConfig:
     pro_makers: int = _p(4, "facilities", doc="professional makers (Opendesk-type CNC shops) at craft/industrial POIs")
     textile_mills: int = _p(1, "facilities", doc="3D-weaving mills at industrial POIs")
     makerspaces_if_missing: int = _p(1, "facilities", doc="makerspaces placed by the fallback rule if the map has none")
+    machine_prices: dict[str, float] = _p(MACHINE_PRICES, "£", MACHINE_PRICE_SOURCES, doc="price of a machine by type, "
+                                          "paid by a citizen who buys one and by the public budget for workshops")
+
+
+DEFAULT_PROCESSES: dict[str, dict[str, float]] = {
+    # Opendesk: three local makers quote within a day, then make; bulky goods go out on a delivery round.
+    "opendesk": dict(quote_hours=24.0, quotes=3, booking_days=14.0, dispatch_days=1.0),
+    # 3D Hubs: a partner accepts within 45 min, prints, and posts the part.
+    "hubs": dict(quote_hours=0.75, quotes=1, booking_days=2.0, dispatch_days=2.0),
+}
+PROCESS_SOURCES = (
+    "Opendesk: 3 local quotes within 24 h (maker guide), lead time 2-4 weeks (PARAMETERS §2); 3D Hubs: accept within "
+    "≤45 min (Hub Academy), turnaround 3-7 business days incl. post (§3); dispatch: Royal Mail Tracked 48, 2-3 "
+    "working days (§7); booking days: assumptions that put lead times in those ranges"
+)
 
 
 @dataclass
@@ -232,7 +276,12 @@ class PlatformConfig:
     commission: float = _p(0.125, "share of price", "3D Hubs commission 12.5 % (PARAMETERS §3)")
     delivery_mode: str = _p("cargo_bike", "walk|bike|cargo_bike|van", doc="vehicle that delivers platform orders")
     delivery_fee: float = _p(4.0, "£", doc="flat local delivery charge")
-    acceptance_minutes: float = _p(45.0, "min", "3D Hubs response target ≤45 min (PARAMETERS §3)")
+    processes: dict[str, dict[str, float]] = _p(
+        DEFAULT_PROCESSES, "see fields", PROCESS_SOURCES,
+        doc="process -> quote_hours (h from order to accepted quote), quotes (makers who quote; the matching rule "
+        "picks among them), booking_days (days before a maker starts the job), dispatch_days (days from job done "
+        "to the courier's delivery round)",
+    )
     designers_per_1000_citizens: float = _p(5.0, "designers", doc="designers publishing on the platform")
     designs_per_designer: int = _p(3, "designs", doc="designs published by each designer")
     design_popularity_exponent: float = _p(1.0, "-", doc="Zipf exponent of design popularity")
@@ -249,11 +298,16 @@ class PolicyConfig:
     material_subsidy_share: float = _p(0.0, "share", doc="share of material cost at public workshops subsidised")
     targeted_quintiles: list[int] = _p([1, 2, 3, 4, 5], "quintiles", doc="income quintiles eligible for subsidies")
     extra_printers_per_workshop: int = _p(0, "machines", doc="equipment grant: 3D printers added to every workshop")
-    printer_grant_cost: float = _p(1100.0, "£/printer", "Prusa MK4 assembled US$1,099 (PARAMETERS §5)")
     training_multiplier: float = _p(1.0, "-", doc="training programme: multiplies the training hazard")
     training_cost_per_session: float = _p(25.0, "£", doc="public cost of one training session")
     machine_grant: float = _p(0.0, "£", doc="grant to a prosumer buying a machine")
     mill_support: float = _p(0.0, "£", doc="one-off support paid to each textile mill")
+    workshop_staff_cost_per_hour: float = _p(15.0, "£/open hour", doc="staff of a public workshop per opening hour "
+                                             "(assumption: UK National Living Wage 2023 £10.42/h plus on-costs)")
+    workshop_space_cost_per_week: float = _p(100.0, "£/week", doc="space, power and consumables of a public "
+                                             "workshop")
+    capital_life_years: float = _p(5.0, "years", "laser cutter 5-year life (Bristol Hackspace, PARAMETERS §5)",
+                                   doc="public workshops' machines are paid over this life, a share each day")
 
 
 @dataclass
@@ -263,6 +317,35 @@ class LogisticsConfig:
     co2_van_kg_per_km: float = _p(0.250, "kg CO2e/km", "DESNZ 2024 diesel van ≤3.5 t (PARAMETERS §9)")
     co2_cargo_bike_kg_per_km: float = _p(0.005, "kg CO2e/km", "Zedify 0-5 g/km, upper end (PARAMETERS §9)")
     cargo_bike_speed_kph: float = _p(15.0, "km/h", "Pedal Me GPS 2020 (PARAMETERS §9)")
+    van_drops_per_round: int = _p(48, "drops", "van ~6 drops per hour (Verlinghieri et al. 2021, PARAMETERS §9) "
+                                  "over an 8-hour shift", doc="imports delivered per van round from the depot")
+    van_round_start_hour: float = _p(8.0, "h", doc="van rounds leave the depot at this hour")
+
+
+@dataclass
+class FabricationConfig:
+    """Making it yourself at a public workshop: failed prints, reprints and time on site."""
+
+    failure_machine: float = _p(0.15, "share", "41 % of novice FDM prints fail, 26 % by human error (Song & Telenko "
+                                "2019, PARAMETERS §4): 15 % not by human error", doc="failure chance of an attempt "
+                                "at full skill")
+    failure_human: float = _p(0.35, "share per unit skill", "calibrated so a novice (skill 0.25) fails 41 % "
+                              "(PARAMETERS §4)", doc="added failure chance per unit of missing skill")
+    max_attempts: int = _p(3, "attempts", doc="a citizen gives up after this many failed attempts")
+    attendance_share: float = _p(0.5, "share", doc="share of machine time the citizen spends on site (set-up, "
+                                 "first layers, finishing); counted at the value of travel time")
+
+
+@dataclass
+class AccessConfig:
+    """Who has access to a workshop: walking minutes, opening hours, machines."""
+
+    threshold_min: float = _p(15.0, "min", "15-minute city, Moreno et al. 2021 (PARAMETERS §10)",
+                              doc="a citizen has access within this walk of a qualifying workshop")
+    min_weekly_open_hours: float = _p(20.0, "h/week", "at least half of business hours (Fab Lab ICC, PARAMETERS §4)",
+                                      doc="a workshop qualifies if it opens at least this long per week")
+    curve_minutes: list[float] = _p([5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0], "min",
+                                    doc="walking minutes of the access curves")
 
 
 @dataclass
@@ -278,6 +361,8 @@ class Config:
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     logistics: LogisticsConfig = field(default_factory=LogisticsConfig)
+    fabrication: FabricationConfig = field(default_factory=FabricationConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
 
     @property
     def seed(self) -> int:
@@ -333,11 +418,17 @@ def _validate(cfg: Config) -> None:
         if q not in (1, 2, 3, 4, 5):
             _fail("policy.targeted_quintiles", cfg.policy.targeted_quintiles, "income quintiles 1..5")
     product_fields = {f.name for f in dataclasses.fields(ProductConfig)}
+    required = {f.name for f in dataclasses.fields(ProductConfig) if f.default is dataclasses.MISSING}
     for name, prod in cfg.needs.products.items():
-        missing = product_fields - set(prod)
+        missing = required - set(prod)
         extra = set(prod) - product_fields
         if missing or extra:
-            _fail(f"needs.products.{name}", sorted(prod), f"exactly the keys {sorted(product_fields)}")
+            _fail(f"needs.products.{name}", sorted(prod), f"the keys {sorted(required)} and optionally "
+                  f"{sorted(product_fields - required)}")
+        process = prod.get("platform_process", "hubs")
+        if process not in cfg.platform.processes:
+            _fail(f"needs.products.{name}.platform_process", process,
+                  f"one of the platform processes {sorted(cfg.platform.processes)}")
         for key in ("machine_hours", "material_cost", "import_price", "import_lead_days", "needs_per_citizen_year"):
             if not prod[key] >= 0:
                 _fail(f"needs.products.{name}.{key}", prod[key], "a non-negative number")

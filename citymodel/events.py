@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 # Event kinds.
-PLATFORM_ACCEPT, SELF_FAB_ARRIVE, JOB_DONE, DELIVER, POOL_OPEN = range(5)
-EVENT_KINDS = ("platform_accept", "self_fab_arrive", "job_done", "deliver", "pool_open")
+PLATFORM_ACCEPT, SELF_FAB_ARRIVE, JOB_DONE, DELIVER, POOL_OPEN, JOB_RELEASE = range(6)
+EVENT_KINDS = ("platform_accept", "self_fab_arrive", "job_done", "deliver", "pool_open", "job_release")
 
 
 class EventQueue:

@@ -17,9 +17,9 @@ from citymodel.adoption import Adoption, initial_maker_rows
 from citymodel.agents import Citizen, Maker, PublicWorkshop, TextileMill, publish_designs
 from citymodel.choice import ChannelChoice
 from citymodel.config import Config
-from citymodel.imports import ImportChannel
+from citymodel.imports import ImportChannel, van_graph_circuity
 from citymodel.policy import eligible as policy_eligible
-from citymodel.population import Population, build_population, income_quintiles, unproject
+from citymodel.population import Population, build_population, income_quintiles, project, unproject
 from citymodel.siting import Site, centre_of, choose_sites, home_candidates, import_depot
 from citymodel.travel import TravelTables
 from citymodel.vocabulary import PUBLIC_WORKSHOP_KINDS
@@ -95,20 +95,30 @@ def create_facility(model, cls: type, kind: str, spec_kind: str, nodes: dict[str
     return facility
 
 
-def create_sites(model, sites: list[Site]) -> None:
-    """Create the facility agents of ``sites`` in ``model`` (in site order)."""
+def create_sites(model, sites: list[Site], centre: tuple[float, float]) -> None:
+    """Create the facility agents of ``sites`` in ``model`` (in site order); ``centre`` (lon, lat) of the map."""
     for site in sites:
         cls, spec_kind = facility_type(site.kind)
-        create_facility(model, cls, site.kind, spec_kind, site.nodes, site.name, site.lon, site.lat,
-                        site.placement, extra_machines(model.config, cls))
+        facility = create_facility(model, cls, site.kind, spec_kind, site.nodes, site.name, site.lon, site.lat,
+                                   site.placement, extra_machines(model.config, cls))
+        facility.x_m, facility.y_m = (float(v) for v in project(site.lon, site.lat, *centre))
 
 
-def home_maker(model, row: int, nodes: dict[str, int]):
-    """The workshop of citizen ``row`` who became a maker, at their home (``nodes`` per graph)."""
+def home_maker(model, row: int, nodes: dict[str, int], x_m: float, y_m: float):
+    """The workshop of citizen ``row`` who became a maker, at their home (``nodes`` per graph; x, y in m)."""
     maker = create_facility(model, Maker, "maker", "maker", nodes, f"maker at citizen {row}",
                             placement="citizen_home")
     maker.owner = row
+    maker.x_m, maker.y_m = float(x_m), float(y_m)
     return maker
+
+
+def node_xy(city, mode: str, nodes: np.ndarray, centre: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (m from ``centre``) of graph ``nodes`` of ``mode``."""
+    graph = city.graph(mode)
+    lon = np.array([graph.nodes[int(n)]["x"] for n in nodes], dtype=float)
+    lat = np.array([graph.nodes[int(n)]["y"] for n in nodes], dtype=float)
+    return project(lon, lat, *centre)
 
 
 def build_city(model) -> None:
@@ -122,22 +132,25 @@ def build_city(model) -> None:
     sites, notes = initial_sites(cfg, model.city, model.streams)
     model.notes += notes
     model.facilities = []
-    create_sites(model, sites)
+    create_sites(model, sites, model.centre)
     model.travel = TravelTables(model.city, model.population, cfg)
     for facility in model.facilities:
         model.open_facility(facility)
     depot = import_depot(model.city)
-    model.imports = ImportChannel(cfg, model.products, depot, model.travel.import_last_mile(depot))
+    van = model.city.router("van")
+    circuity, speed = van_graph_circuity(van, lambda nodes: node_xy(model.city, "van", nodes, model.centre),
+                                         np.random.default_rng(0))
+    depot_xy = node_xy(model.city, "van", np.array([depot]), model.centre)
+    model.imports = ImportChannel(cfg, model.products, depot, model.travel.import_last_mile(depot),
+                                  (float(depot_xy[0][0]), float(depot_xy[1][0])), circuity, speed)
     model.public = [f for f in model.facilities if isinstance(f, PublicWorkshop)]
     model.walk_to_workshop_s = model.travel.nearest_walk(model.public, machine=None)[1]
     model.nearest_workshop = {m: model.travel.nearest_walk(model.public, machine=m) for m in model.products.machines}
     model.eligible = policy_eligible(model.population.income_quintile, cfg.policy)
-    model.choice = ChannelChoice(cfg, model.products, model.population, model.keyed,
+    model.choice = ChannelChoice(cfg, model.products, model.population, model.keyed, model.public,
                                  np.stack([model.nearest_workshop[m][0] for m in model.products.machines]),
                                  np.stack([model.nearest_workshop[m][1] for m in model.products.machines]),
-                                 np.array([f.fee_per_hour for f in model.public] + [np.nan]), model.eligible,
-                                 model.median_income)
-    model.accounts.equipment_grants(len(model.public))
+                                 model.eligible, model.median_income)
     model.accounts.mill_support([f for f in model.facilities if isinstance(f, TextileMill)])
     model.catalogue = publish_designs(model, model.streams["designers"])
     model.designers = model.catalogue.designers

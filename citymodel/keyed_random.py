@@ -14,6 +14,8 @@ from scipy.special import gammaincinv, ndtri
 
 # Keyed streams of the dynamics. Keys: needs (citizen, product, k[, alternative]); daily draws (citizen, day + 1).
 NEED_GAP, CHOICE_NOISE, DESIGN_PICK, MACHINE_TIME, IMPORT_LEAD, AWARENESS, TRAINING, MACHINE_PURCHASE = range(8)
+ATTEMPT = 8
+"""Keys (order id, attempt): whether a self-fabrication attempt fails."""
 SETUP_STREAMS = ("population", "ties", "needs", "choice", "durations", "adoption", "designers", "imports", "zones")
 """Names of the set-up generators (``numpy.random.Generator`` spawned from the run's seed, in this order)."""
 

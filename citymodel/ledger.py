@@ -7,7 +7,8 @@ import pandas as pd
 
 from citymodel.columns import ColumnTable
 
-KINDS = ("price", "fee", "material", "royalty", "commission", "subsidy", "grant", "training", "machine")
+KINDS = ("price", "fee", "material", "royalty", "commission", "subsidy", "grant", "training", "machine", "resale",
+         "capital", "running")
 
 
 class Ledger:

@@ -34,6 +34,7 @@ therefore draw the same numbers, and results do not depend on processing order.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -43,20 +44,21 @@ import numpy as np
 from citymodel.accounts import Accounts
 from citymodel.agents import FacilityAgent
 from citymodel.calendar import WeeklyCalendar
-from citymodel.choice import ProductTable
+from citymodel.choice import ProductTable, quote_alternatives
 from citymodel.config import Config
-from citymodel.events import DELIVER, PLATFORM_ACCEPT, SELF_FAB_ARRIVE, EventQueue
+from citymodel.events import DELIVER, JOB_RELEASE, PLATFORM_ACCEPT, SELF_FAB_ARRIVE, EventQueue
 from citymodel.initialization import build_city, home_maker
 from citymodel.keyed_random import KeyedRandom, setup_generators
+from citymodel.makers import job_margin, maker_exits
 from citymodel.needs import NeedClocks
 from citymodel.observation import Observation, timeseries_datacollector
 from citymodel.orderbook import OrderBook, TripLog
 from citymodel.params import config_from_params
-from citymodel.platform import Platform, platform_price
+from citymodel.platform import Platform
 from citymodel.production import Production, job_machine_hours
 from citymodel.scheduling import EventHandling
-from citymodel.travel import workshop_visit
 from citymodel.vocabulary import (
+    AWARE,
     IMPORT,
     MINUTES_PER_DAY,
     PLATFORM,
@@ -137,6 +139,8 @@ class CityModel(EventHandling, mesa.Model):
                                      config.run.start_weekday, always_open, on_backlog=self._on_backlog)
         self.platform = Platform(config, self.production.calendar_list)
         self.notes: list[str] = []
+        self.demand: deque[tuple[float, int]] = deque()
+        self.home_makers: dict[int, FacilityAgent] = {}
         build_city(self)
         self.needs = NeedClocks(np.array([config.needs.products[p]["needs_per_citizen_year"]
                                           for p in self.products.names], dtype=float), len(self.population),
@@ -162,7 +166,7 @@ class CityModel(EventHandling, mesa.Model):
 
     def _on_backlog(self, pool) -> None:
         if pool.platform_slot >= 0:
-            self.platform.update_backlog(pool.machine, pool.platform_slot, pool.backlog_min())
+            self.platform.work_changed(pool.machine, pool.platform_slot)
 
     def calendar_for(self, kind: str) -> WeeklyCalendar:
         """The (shared) calendar with the opening hours of facility ``kind``."""
@@ -214,97 +218,161 @@ class CityModel(EventHandling, mesa.Model):
             if progress is not None:
                 progress(h + 1, hours)
 
-    # ------------------------------------------------------------------ needs and channels
+    # ------------------------------------------------------------------ needs, quotes and channels
     def _choose_channels(self, start: float, end: float) -> None:
-        """The hour's needs, their channels, and the orders they become (imports first, then local orders)."""
+        """The hour's needs: their designs, the quotes of each channel, the choice, and the orders they become."""
         when, who, product, k = self.needs.arrivals(start, end)
         if not who.size:
             return
-        choice = self.choice.choose(product, who, k, *self.platform.quote_basis(self.products.machines))
+        designs = self.catalogue.pick(self.keyed, self.products.names, product, who, k)
+        hours = np.array([d.machine_hours for d in designs])
+        material = np.array([d.material_cost for d in designs])
+        aware = self.population.stage[who] >= AWARE
+        offer, offer_price, offer_ready = self._platform_offers(start, when, who, product, hours, material, aware)
+        fab = self.choice.self_fabrication_quotes(start, when, who, product, hours, material)
+        alts = quote_alternatives(self.products, product, when, offer_price, offer_ready, fab["price"],
+                                  fab["ready"], fab["travel_hours"], aware, fab["possible"])
+        choice = self.choice.choose(product, who, k, alts)
         np.add.at(self.population.orders_by_channel, (who, choice), 1)
         self.observation.count_orders(choice)
-        designs = self.catalogue.pick(self.keyed, self.products.names, product, who, k)
         is_import = choice == IMPORT
         if is_import.any():
             self.imports.place(self.orders, self.accounts, self.keyed, product[is_import], who[is_import],
                                when[is_import], designs[is_import], k[is_import])
         local = np.flatnonzero(~is_import)
-        hours = job_machine_hours(self.keyed, np.array([designs[i].machine_hours for i in local]),
-                                  self.config.needs.machine_time_cv, who[local], product[local], k[local])
+        job_hours = job_machine_hours(self.keyed, hours[local], self.config.needs.machine_time_cv, who[local],
+                                      product[local], k[local])
         for j, i in enumerate(local):
-            machine = self.products.machine[product[i]]
+            platform = choice[i] == PLATFORM
             order_id = self.orders.new(citizen_id=int(who[i]), channel=int(choice[i]), product=int(product[i]),
-                                       design=designs[i], machine=machine, created_min=float(when[i]),
-                                       machine_hours=float(hours[j]))
-            if choice[i] == PLATFORM:
-                self.events.push(float(when[i]) + self.config.platform.acceptance_minutes, PLATFORM_ACCEPT, order_id)
+                                       design=designs[i], machine=self.products.machine[product[i]],
+                                       created_min=float(when[i]), machine_hours=float(job_hours[j]),
+                                       quoted_price=float(offer_price[i] if platform else fab["price"][i]),
+                                       quoted_ready_min=float(offer_ready[i] if platform else fab["ready"][i]))
+            if platform:
+                self._place_platform_order(order_id, int(offer[i]), float(offer_price[i]))
             else:
-                self._start_self_fabrication(order_id, int(who[i]), machine, float(when[i]))
+                self._start_self_fabrication(order_id, int(who[i]), self.public[int(fab["workshop"][i])],
+                                             float(fab["depart"][i]), float(fab["arrive"][i]))
+
+    def _platform_offers(self, now: float, when, who, product, hours, material, aware):
+        """The platform offer of each need of an aware citizen: (facility id or −1, price £, ready time min)."""
+        fid = np.full(len(who), -1, dtype=np.int64)
+        price = np.full(len(who), np.nan)
+        ready = np.full(len(who), np.inf)
+        for code, machine in enumerate(self.products.machine):
+            rows = np.flatnonzero((product == code) & aware)
+            if rows.size:
+                homes = who[rows]
+                fid[rows], price[rows], ready[rows] = self.platform.offers(
+                    machine, self.products.process[code], now, when[rows], hours[rows], material[rows],
+                    lambda candidate_rows, homes=homes: self.travel.delivery_times_many(candidate_rows, homes))
+        return fid, price, ready
+
+    # ------------------------------------------------------------------ platform orders
+    def _place_platform_order(self, order_id: int, facility_id: int, price: float) -> None:
+        """The order goes to the facility whose offer the citizen took, at the offered price."""
+        facility = self.facilities[facility_id]
+        self.orders.assign(order_id, facility, self.config.platform.delivery_mode, price=price,
+                           royalty=price * self.config.platform.royalty_share)
+        facility.open_orders += 1
+        process = self.platform.processes[self.products.process[self.orders.product_of(order_id)]]
+        self.events.push(self.orders.created_of(order_id) + process.quote_min, PLATFORM_ACCEPT, order_id)
+
+    def _on_platform_accept(self, order_id: int) -> None:
+        """The quote is accepted: the job joins the facility's queue after the maker's booking lead."""
+        process = self.platform.processes[self.products.process[self.orders.product_of(order_id)]]
+        if self.orders.machine_of(order_id) == self.config.adoption.maker_machine:
+            self.demand.append((self.now, self.orders.citizen_of(order_id)))
+        self.events.push(self.now + process.booking_min, JOB_RELEASE, order_id)
+
+    def _deliver_platform(self, order_id: int, facility: FacilityAgent) -> None:
+        """A platform job is done: paid now; delivered by the courier's next round after the dispatch wait."""
+        mode = self.config.platform.delivery_mode
+        citizen = self.orders.citizen_of(order_id)
+        process = self.platform.processes[self.products.process[self.orders.product_of(order_id)]]
+        depart = self.now + process.dispatch_min
+        time_s, dist_m, origin, dest = self.travel.delivery_leg(facility, citizen)
+        self.trips.add(facility.facility_id, facility.kind, "delivery", mode, origin, dest, depart,
+                       depart + time_s / 60.0, time_s, dist_m, order_id)
+        self.orders.set_trip(order_id, origin, dest, time_s, dist_m, dist_m / 1000.0 if mode in VEHICLE_MODES else 0.0)
+        self.accounts.platform_order(self.now, order_id, citizen, facility,
+                                     self.designers[self.orders.designer_of(order_id)],
+                                     self.orders.price_of(order_id), self.orders.royalty_of(order_id))
+        facility.record_margin(self.now, job_margin(facility, self.orders, order_id, self.config))
+        self.events.push(depart + time_s / 60.0, DELIVER, order_id)
 
     # ------------------------------------------------------------------ self-fabrication
-    def _start_self_fabrication(self, order_id: int, citizen: int, machine: str, created: float) -> None:
-        w_index, _ = self.nearest_workshop[machine]
-        workshop = self.public[int(w_index[citizen])]
-        home = int(self.population.home_node[citizen])
+    def _start_self_fabrication(self, order_id: int, citizen: int, workshop: FacilityAgent, depart: float,
+                                arrive: float) -> None:
+        """The citizen walks to the workshop to arrive when the job is expected to start."""
         out_s, out_m = self.travel.walk_home_to(workshop, citizen)
-        depart, arrive = workshop_visit(workshop.calendar, created, out_s)
-        self.trips.add(citizen, "citizen", "self_fabrication", "walk", home, workshop.nodes["walk"], depart, arrive,
-                       out_s, out_m, order_id)
+        self.trips.add(citizen, "citizen", "self_fabrication", "walk", int(self.population.home_node[citizen]),
+                       workshop.nodes["walk"], depart, arrive, out_s, out_m, order_id)
         self.orders.assign(order_id, workshop, "walk")
         self.events.push(arrive, SELF_FAB_ARRIVE, order_id)
 
-    def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent) -> None:
+    def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent, success: bool) -> None:
+        """The item is made (or given up after the last failed attempt): the citizen pays and walks home."""
         citizen = self.orders.citizen_of(order_id)
+        attempts = self.orders.attempts_of(order_id)
         paid, subsidy = self.accounts.self_fabrication(
-            self.now, order_id, citizen, workshop, self.orders.machine_minutes(order_id) / 60.0,
-            self.orders.material_of(order_id), bool(self.eligible[citizen]))
+            self.now, order_id, citizen, workshop, attempts * self.orders.machine_minutes(order_id) / 60.0,
+            attempts * self.orders.material_of(order_id), bool(self.eligible[citizen]))
         self.orders.set_money(order_id, price=paid, subsidy=subsidy)
         back_s, back_m = self.travel.walk_workshop_to_home(workshop, citizen)
         home = int(self.population.home_node[citizen])
         self.trips.add(citizen, "citizen", "return_home", "walk", workshop.nodes["walk"], home, self.now,
                        self.now + back_s / 60.0, back_s, back_m, order_id)
         self.orders.set_trip(order_id, workshop.nodes["walk"], home, back_s, back_m, 0.0)
-        self.adoption.become_prosumer(citizen, self.now)
-        self.events.push(self.now + back_s / 60.0, DELIVER, order_id)
-
-    # ------------------------------------------------------------------ platform
-    def _on_platform_accept(self, order_id: int) -> None:
-        cfg = self.config
-        citizen = self.orders.citizen_of(order_id)
-        hours = self.orders.quote_hours(order_id)
-        fid = self.platform.match(self.orders.machine_of(order_id), self.now,
-                                  lambda rows: self.travel.delivery_times(rows, citizen), hours)
-        if fid < 0:
+        if success:
+            self.adoption.become_prosumer(citizen, self.now)
+            self.events.push(self.now + back_s / 60.0, DELIVER, order_id)
+        else:
             self.orders.cancel(order_id, self.now)
-            return
-        facility = self.facilities[fid]
-        price = platform_price(facility.fee_per_hour, hours, self.orders.material_of(order_id), cfg.platform)
-        self.orders.assign(order_id, facility, cfg.platform.delivery_mode, price=price,
-                           royalty=price * cfg.platform.royalty_share)
-        self._submit_job(order_id, platform=True)
+            self.adoption.record_use(citizen, 0.0, self.now)
 
-    def _deliver_platform(self, order_id: int, facility: FacilityAgent) -> None:
-        mode = self.config.platform.delivery_mode
-        citizen = self.orders.citizen_of(order_id)
-        time_s, dist_m, origin, dest = self.travel.delivery_leg(facility, citizen)
-        self.trips.add(facility.facility_id, facility.kind, "delivery", mode, origin, dest, self.now,
-                       self.now + time_s / 60.0, time_s, dist_m, order_id)
-        self.orders.set_trip(order_id, origin, dest, time_s, dist_m, dist_m / 1000.0 if mode in VEHICLE_MODES else 0.0)
-        self.accounts.platform_order(self.now, order_id, citizen, facility,
-                                     self.designers[self.orders.designer_of(order_id)],
-                                     self.orders.price_of(order_id), self.orders.royalty_of(order_id))
-        self.events.push(self.now + time_s / 60.0, DELIVER, order_id)
+    def _skill_of(self, citizen: int) -> float:
+        return float(self.population.skill[citizen])
 
-    # ------------------------------------------------------------------ daily adoption
+    def _record_use(self, citizen: int, satisfaction_: float, now: float) -> None:
+        self.adoption.record_use(citizen, satisfaction_, now)
+
+    # ------------------------------------------------------------------ daily adoption, makers in and out
     def _daily_update(self) -> None:
-        trained, buyers = self.adoption.daily(self.now)
+        window_start = self.now - self.config.adoption.demand_window_days * MINUTES_PER_DAY
+        while self.demand and self.demand[0][0] < window_start:
+            self.demand.popleft()
+        pop = self.population
+        buyers_of = np.array([c for _, c in self.demand], dtype=np.int64)
+        makers = [self.facilities[int(f)] for f in self.platform.active_facilities(self.config.adoption.maker_machine)]
+        trained, buyers = self.adoption.daily(self.now, (pop.x_m[buyers_of], pop.y_m[buyers_of]),
+                                              (np.array([f.x_m for f in makers]), np.array([f.y_m for f in makers])))
         self.accounts.training(self.now, trained)
+        self.accounts.workshop_costs(self.now, self.public)
+        self.imports.deliver_day(self.orders, self.population, self.day)
         for row in buyers:
             self.become_maker(int(row), pay=True)
+        for maker in list(self.home_makers.values()):
+            if maker_exits(maker, self.now, self.config):
+                self._close_maker(maker)
 
     def become_maker(self, row: int, pay: bool) -> None:
+        """Citizen ``row`` buys a machine (``pay``: out of pocket, less any grant) and trades from home."""
         self.adoption.become_maker(row, self.now)
         if pay:
             self.accounts.machine(self.now, row, bool(self.eligible[row]))
-        self.open_facility(home_maker(self, row, self.travel.home_nodes(row)))
+        maker = home_maker(self, row, self.travel.home_nodes(row), self.population.x_m[row], self.population.y_m[row])
+        self.home_makers[row] = maker
+        self.open_facility(maker)
 
+    def _close_maker(self, maker: FacilityAgent) -> None:
+        """A maker making losses sells the machine and stops trading."""
+        maker.closed_min = self.now
+        self.production.close(maker, self.now)
+        for machine, pool in maker.pools.items():
+            if pool.platform_slot >= 0:
+                self.platform.withdraw(machine, pool.platform_slot)
+        self.accounts.resale(self.now, maker.owner)
+        self.adoption.leave_maker(maker.owner, self.now)
+        del self.home_makers[maker.owner]

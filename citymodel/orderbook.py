@@ -43,13 +43,14 @@ class OrderBook:
                 "status": "i1", "origin_node": "i8", "destination_node": "i8", "mode": "i1",
                 "travel_time_s": "f8", "distance_m": "f8", "delivery_vehicle_km": "f8", "price": "f8",
                 "royalty": "f8", "subsidy": "f8", "machine_hours": "f8", "quoted_hours": "f8",
-                "material_cost": "f8",
+                "material_cost": "f8", "quoted_price": "f8", "quoted_ready_min": "f8", "attempts": "i2",
+                "batch_size": "i2",
             },
             categories={"channel": CHANNELS, "status": STATUSES, "mode": MODES,
                         "facility_kind": ORDER_ORIGIN_KINDS, "machine": self.machines},
             fill={"design_id": -1, "designer_id": -1, "facility_id": -1, "origin_node": -1,
                   "destination_node": -1, "royalty": 0.0, "subsidy": 0.0, "price": 0.0,
-                  "delivery_vehicle_km": 0.0},
+                  "delivery_vehicle_km": 0.0, "attempts": 0, "batch_size": 0},
         )
         self.product_names: list[str] = self.products
 
@@ -57,17 +58,18 @@ class OrderBook:
         return len(self.t)
 
     def new(self, citizen_id: int, channel: int, product: int, design, machine: str, created_min: float,
-            machine_hours: float) -> int:
-        """Add a local (platform or self-fabrication) order; return its id."""
+            machine_hours: float, quoted_price: float, quoted_ready_min: float) -> int:
+        """Add a local (platform or self-fabrication) order with the quote it was chosen on; return its id."""
         i = self.t.n
         self.t.append(order_id=i, citizen_id=citizen_id, channel=channel, product=product,
                       design_id=design.design_id, designer_id=design.designer_id, machine=machine,
                       created_min=created_min, machine_hours=machine_hours, quoted_hours=design.machine_hours,
-                      material_cost=design.material_cost)
+                      material_cost=design.material_cost, quoted_price=quoted_price,
+                      quoted_ready_min=quoted_ready_min)
         return i
 
     def add_imports(self, who, product_idx, created, delivered, price, depot_node, dest_nodes, time_s, dist_m,
-                    machines) -> np.ndarray:
+                    machines, quoted_ready_min, vehicle_km) -> np.ndarray:
         """Add mass-produced import orders (vectorised); return their ids."""
         n = len(who)
         start = self.t.n
@@ -76,8 +78,9 @@ class OrderBook:
             n, order_id=np.arange(start, start + n), citizen_id=who, channel="import", product=product_idx,
             facility_kind="import", machine=machine_codes, created_min=created, delivered_min=delivered,
             status=IN_PROGRESS, origin_node=depot_node, destination_node=dest_nodes, mode="van",
-            travel_time_s=time_s, distance_m=dist_m, delivery_vehicle_km=dist_m / 1000.0, price=price,
-            machine_hours=0.0, quoted_hours=0.0, material_cost=0.0,
+            travel_time_s=time_s, distance_m=dist_m, delivery_vehicle_km=vehicle_km, price=price,
+            machine_hours=0.0, quoted_hours=0.0, material_cost=0.0, quoted_price=price,
+            quoted_ready_min=quoted_ready_min,
         )
 
     # ---- reading one order
@@ -124,8 +127,27 @@ class OrderBook:
     def set_money(self, i: int, price: float, subsidy: float) -> None:
         self.t.set(i, price=price, subsidy=subsidy)
 
-    def set_started(self, i: int, time_min: float) -> None:
-        self.t.set(i, started_min=time_min)
+    def set_started(self, i: int, time_min: float, batch_size: int = 1) -> None:
+        """The (last) attempt of order ``i`` started at ``time_min`` in a batch of ``batch_size`` jobs."""
+        if np.isnan(self.t.get(i, "started_min")):
+            self.t.set(i, started_min=time_min)
+        self.t.set(i, batch_size=batch_size, attempts=self.t.get(i, "attempts") + 1)
+
+    def attempts_of(self, i: int) -> int:
+        """Machine runs of order ``i`` so far (reprints after failures count)."""
+        return int(self.t.get(i, "attempts"))
+
+    def quoted_ready_of(self, i: int) -> float:
+        return float(self.t.get(i, "quoted_ready_min"))
+
+    def quoted_price_of(self, i: int) -> float:
+        return float(self.t.get(i, "quoted_price"))
+
+    def product_of(self, i: int) -> int:
+        return int(self.t.get(i, "product"))
+
+    def created_of(self, i: int) -> float:
+        return float(self.t.get(i, "created_min"))
 
     def set_completed(self, i: int, time_min: float) -> None:
         self.t.set(i, completed_min=time_min)

@@ -1,19 +1,27 @@
-"""The DM platform: the facilities that take orders, how an order is matched to one, and its price.
+"""The DM platform: the facilities that take orders, the offers they make, and how one offer is chosen.
 
-Matching (``platform.matching``) scores every facility that has the machine and can
-deliver to the customer:
+An order on the platform follows its product's *process* (``platform.processes``,
+after the paper's cases): ``opendesk`` — a few local makers quote within a day,
+then make; ``hubs`` — a partner accepts within 45 minutes, prints and posts. An
+offer from a facility is its price (:func:`platform_price`, the fee for the job
+and, at a mill, its share of the batch's set-up, material and delivery) and its
+ready time: the quote window, the maker's booking lead, the queue ahead of the
+job on the facility's opening hours (:func:`expected_finish`), the job, the
+dispatch wait and the delivery trip. The matching rule (``platform.matching``)
+picks one offer among those the process collects (:func:`select_offers`):
 
-* ``nearest``: the delivery time;
-* ``cheapest``: the fee for the job (delivery time breaks ties);
-* ``earliest``: when the job would be finished (its queue ahead on the facility's
-  opening hours) plus the delivery time.
+* ``nearest``: the shortest delivery trip;
+* ``cheapest``: the lowest price (delivery time breaks ties);
+* ``earliest``: the earliest ready time.
 
-The price is :func:`platform_price`; the quote a citizen sees before ordering uses
-the platform's typical fee (:func:`typical_fee`) and mean queue
-(:func:`backlog_days`).
+The citizen's choice sees the offer that will be made (a quote that holds: the
+order is placed with that facility at that price); the ready time can move if
+the facility's queue changes between quote and production.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +29,34 @@ from citymodel.calendar import WeeklyCalendar
 from citymodel.config import Config, PlatformConfig
 
 MATCHING_RULES = ("nearest", "earliest", "cheapest")
+
+
+@dataclass(frozen=True)
+class Process:
+    """One platform process (minutes).
+
+    Attributes
+    ----------
+    quote_min
+        From order to the accepted quote.
+    quotes
+        Facilities that quote (the nearest ones); the matching rule picks among them (1: among all).
+    booking_min
+        From the accepted quote to the job entering the facility's queue.
+    dispatch_min
+        From the job's end to the start of the delivery trip.
+    """
+
+    quote_min: float
+    quotes: int
+    booking_min: float
+    dispatch_min: float
+
+    @classmethod
+    def from_config(cls, config: Config, name: str) -> Process:
+        spec = config.platform.processes[name]
+        return cls(spec["quote_hours"] * 60.0, int(spec["quotes"]), spec["booking_days"] * 1440.0,
+                   spec["dispatch_days"] * 1440.0)
 
 
 def platform_price(fee_per_hour: float | np.ndarray, machine_hours: float | np.ndarray,
@@ -31,40 +67,43 @@ def platform_price(fee_per_hour: float | np.ndarray, machine_hours: float | np.n
         1.0 - platform.royalty_share - platform.commission)
 
 
-def typical_fee(fees: np.ndarray) -> float:
-    """The fee (£/h) a citizen expects before ordering: the median over the facilities offering the machine."""
-    return float(np.median(fees))
+def expected_finish(calendar: WeeklyCalendar, start_after: float, backlog_min: float, work_min: float) -> float:
+    """When a job of ``work_min`` open machine minutes, released at ``start_after``, finishes behind
+    ``backlog_min`` minutes of work (per machine) on ``calendar``."""
+    return calendar.time_after_open_minutes(calendar.next_open(start_after), backlog_min + work_min)
 
 
-def backlog_days(backlog_min: np.ndarray, config: Config) -> float:
-    """The mean queue (days of work at ``choice.working_hours_per_day``) over the offering facilities."""
-    return float(np.mean(backlog_min)) / (config.choice.working_hours_per_day * 60)
+def select_offers(rule: str, quotes: int, delivery_s: np.ndarray, price: np.ndarray, ready_min: np.ndarray,
+                  available: np.ndarray) -> np.ndarray:
+    """Index of the chosen offer per row (−1 if none): rows are needs, columns candidate facilities.
 
-
-def expected_finish(calendar: WeeklyCalendar, now: float, backlog_min: float, work_min: float) -> float:
-    """When a job of ``work_min`` open machine minutes would finish behind ``backlog_min`` (minutes)."""
-    return calendar.time_after_open_minutes(calendar.next_open(now), backlog_min + work_min)
-
-
-def match_scores(rule: str, delivery_s: np.ndarray, fee: np.ndarray, machine_hours: float,
-                 finish_min: np.ndarray | None) -> np.ndarray:
-    """Score of each candidate facility under ``rule`` (lower is better; inf where it cannot deliver)."""
+    With ``quotes`` > 1 only the ``quotes`` available facilities with the shortest delivery
+    (ties by column order) quote; the rule picks among them.
+    """
+    delivery = np.where(available, delivery_s, np.inf)
+    if quotes > 1 and delivery.shape[1] > quotes:
+        order = np.argsort(delivery, axis=1, kind="stable")
+        quoting = np.zeros(delivery.shape, dtype=bool)
+        np.put_along_axis(quoting, order[:, :quotes], True, axis=1)
+        delivery = np.where(quoting, delivery, np.inf)
     if rule == "nearest":
-        score = delivery_s
+        score = delivery
     elif rule == "cheapest":
-        score = fee * machine_hours + delivery_s / 3600.0 * 1e-6
+        score = price + delivery / 3600.0 * 1e-6
     else:
-        score = finish_min + delivery_s / 60.0
-    return np.where(np.isfinite(delivery_s), score, np.inf)
+        score = ready_min
+    score = np.where(np.isfinite(delivery), score, np.inf)
+    best = np.argmin(score, axis=1)
+    return np.where(np.isfinite(score[np.arange(len(best)), best]), best, -1)
 
 
 class PlatformPools:
     """The pools of one machine type at facilities that take platform orders, as arrays in facility order.
 
-    Holds what matching needs per candidate — facility id, fee (£/h), calendar,
-    delivery-table row and backlog (open machine minutes queued per machine) — so
-    that matching an order is a few array operations instead of a loop over
-    every facility. ``backlog[k]`` is kept equal to ``pools[k].backlog_min()``.
+    Holds what an offer needs per candidate — facility id, fee (£/h), calendar, delivery-table
+    row, set-up share (h per job at a batching mill), whether it still trades, and its backlog
+    (open machine minutes ahead of a new job per machine, refreshed by :meth:`refresh`) — so that
+    the offers of many needs are a few array operations.
     """
 
     def __init__(self) -> None:
@@ -75,13 +114,15 @@ class PlatformPools:
         self.row = np.empty(16, dtype=np.int64)
         self.backlog = np.empty(16)
         self.cal = np.empty(16, dtype=np.int64)
-        self._median_fee: float | None = None
+        self.setup_h = np.empty(16)
+        self.active = np.empty(16, dtype=bool)
+        self.changed: set[int] = set()
         self._groups: dict[int, np.ndarray] | None = None
 
     def add(self, pool, facility, row: int, cal: int) -> int:
         """Append ``pool`` of ``facility``; return its slot."""
         if self.n == len(self.fid):
-            for name in ("fid", "fee", "row", "backlog", "cal"):
+            for name in ("fid", "fee", "row", "backlog", "cal", "setup_h", "active"):
                 old = getattr(self, name)
                 grown = np.empty(2 * len(old), dtype=old.dtype)
                 grown[: self.n] = old[: self.n]
@@ -91,18 +132,24 @@ class PlatformPools:
         self.fid[k] = facility.facility_id
         self.fee[k] = facility.fee_per_hour
         self.row[k] = row
-        self.backlog[k] = pool.backlog_min()
+        self.backlog[k] = 0.0
         self.cal[k] = cal
+        self.setup_h[k] = pool.setup_min / 60.0 / pool.batch_size if pool.batches else 0.0
+        self.active[k] = True
+        self.changed.add(k)
         self.n += 1
-        self._median_fee = None
         self._groups = None
         return k
 
-    def median_fee(self) -> float:
-        """:func:`typical_fee` over the pools (cached until a pool is added)."""
-        if self._median_fee is None:
-            self._median_fee = typical_fee(self.fee[: self.n])
-        return self._median_fee
+    def refresh(self, now: float) -> None:
+        """Bring the backlog of the pools whose work changed (or is still running) up to ``now``."""
+        keep: set[int] = set()
+        for k in self.changed:
+            pool = self.pools[k]
+            self.backlog[k] = pool.backlog_min(now)
+            if pool.running or pool.queue:
+                keep.add(k)
+        self.changed = keep
 
     def groups(self) -> dict[int, np.ndarray]:
         """Calendar index -> slots with that calendar (cached until a pool is added)."""
@@ -111,38 +158,57 @@ class PlatformPools:
             self._groups = {int(g): np.flatnonzero(cal == g) for g in np.unique(cal)}
         return self._groups
 
-    def finish_times(self, calendars: list[WeeklyCalendar], now: float, work_min: float) -> np.ndarray:
-        """:func:`expected_finish` of a job of ``work_min`` at every pool, one calendar at a time.
+    def ready_times(self, calendars: list[WeeklyCalendar], release_min: np.ndarray, work_min: np.ndarray,
+                    dispatch_min: float, delivery_s: np.ndarray) -> np.ndarray:
+        """Ready time (min) of a job of ``work_min`` released at ``release_min`` at every pool (rows: jobs).
 
-        Idle pools (no backlog) of a calendar share one finish time; only pools with a queue need their own.
+        The job starts at the pool's next opening after its release (at a batching pool, not before the
+        batch it joins is due), finishes behind the pool's backlog, waits ``dispatch_min`` and travels
+        ``delivery_s``. Idle non-batching pools of one calendar share one finish time per job.
         """
-        finish = np.empty(self.n)
+        finish = np.empty((len(release_min), self.n))
         for cal, slots in self.groups().items():
             calendar = calendars[cal]
-            start = calendar.next_open(now)
-            finish[slots] = calendar.time_after_open_minutes(start, 0.0 + work_min)
-            backlog = self.backlog[slots]
-            queued = np.flatnonzero(backlog != 0.0)
-            if queued.size:
-                finish[slots[queued]] = calendar.time_after_open_minutes_many(start, backlog[queued] + work_min)
-        return finish
+            start = calendar.next_open_many(release_min)
+            idle = (self.backlog[slots] == 0.0) & (self.setup_h[slots] == 0.0)
+            if idle.any():
+                finish[:, slots[idle]] = calendar.time_after_open_minutes_at(start, work_min)[:, None]
+            for k in slots[~idle]:
+                pool = self.pools[k]
+                begin = start
+                if pool.batches:
+                    begin = calendar.next_open_many(batch_due(pool, release_min))
+                finish[:, k] = calendar.time_after_open_minutes_at(begin, self.backlog[k] + work_min
+                                                                   + pool.setup_min)
+        return finish + dispatch_min + delivery_s / 60.0
+
+
+def batch_due(pool, release_min: np.ndarray) -> np.ndarray:
+    """When a job released at ``release_min`` can start at a batching pool: at once if it completes a batch's
+    minimum, else when the oldest waiting job (or the job itself) has waited the pool's batch wait."""
+    release_min = np.asarray(release_min, dtype=float)
+    if len(pool.queue) + 1 >= pool.batch_min:
+        return release_min
+    oldest = pool.queue[0][3] if pool.queue else release_min
+    return np.maximum(release_min, oldest + pool.batch_wait_min)
 
 
 class Platform:
-    """The platform component: candidate pools per machine type, quotes and matching.
+    """The platform component: candidate pools per machine type and the offers they make.
 
     Parameters
     ----------
     config
-        The run's configuration (``platform`` and ``choice`` sections).
+        The run's configuration (``platform`` section).
     calendars
-        The model's calendars by index (shared with production), for ``earliest`` matching.
+        The model's calendars by index (shared with production).
     """
 
     def __init__(self, config: Config, calendars: list[WeeklyCalendar]) -> None:
         self.config = config
         self.calendars = calendars
         self.by_machine: dict[str, PlatformPools] = {}
+        self.processes = {name: Process.from_config(config, name) for name in config.platform.processes}
 
     def add_pool(self, machine: str, pool, facility, delivery_row: int, calendar_index: int) -> int:
         """Offer ``pool`` (of ``facility``) on the platform; return its slot."""
@@ -151,34 +217,61 @@ class Platform:
             pools = self.by_machine[machine] = PlatformPools()
         return pools.add(pool, facility, delivery_row, calendar_index)
 
-    def update_backlog(self, machine: str, slot: int, backlog_min: float) -> None:
-        """Record the queue of the pool in ``slot`` (open machine minutes per machine)."""
-        self.by_machine[machine].backlog[slot] = backlog_min
+    def work_changed(self, machine: str, slot: int) -> None:
+        """The pool in ``slot`` queued, started or finished work (its backlog is refreshed on the next offer)."""
+        self.by_machine[machine].changed.add(slot)
 
-    def quote_basis(self, machines: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Per machine type in ``machines``: typical fee (£/h; NaN if nobody offers it) and queue (days)."""
-        fee = np.full(len(machines), np.nan)
-        backlog = np.full(len(machines), np.nan)
-        for i, machine in enumerate(machines):
-            pools = self.by_machine.get(machine)
-            if pools is not None and pools.n:
-                fee[i] = pools.median_fee()
-                backlog[i] = backlog_days(pools.backlog[: pools.n], self.config)
-        return fee, backlog
+    def withdraw(self, machine: str, slot: int) -> None:
+        """The pool in ``slot`` stops trading (its maker sold the machine)."""
+        self.by_machine[machine].active[slot] = False
 
-    def match(self, machine: str, now: float, delivery_s_of_rows, machine_hours: float) -> int:
-        """The facility id that gets an order for ``machine`` (−1 if none can make and deliver it).
+    def active_facilities(self, machine: str) -> np.ndarray:
+        """Ids of the facilities still offering ``machine`` (in slot order)."""
+        pools = self.candidates(machine)
+        if pools is None:
+            return np.empty(0, dtype=np.int64)
+        return pools.fid[: pools.n][pools.active[: pools.n]]
 
-        ``delivery_s_of_rows(rows)`` gives the delivery time (s) from each candidate's delivery-table row.
-        """
+    def candidates(self, machine: str) -> PlatformPools | None:
+        """The pools offering ``machine`` (None if none ever did)."""
         pools = self.by_machine.get(machine)
-        if pools is None or pools.n == 0:
-            return -1
-        n = pools.n
-        delivery_s = delivery_s_of_rows(pools.row[:n])
-        if not np.isfinite(delivery_s).any():
-            return -1
-        rule = self.config.platform.matching
-        finish = pools.finish_times(self.calendars, now, machine_hours * 60.0) if rule == "earliest" else None
-        score = match_scores(rule, delivery_s, pools.fee[:n], machine_hours, finish)
-        return int(pools.fid[int(np.argmin(score))])
+        return pools if pools is not None and pools.n else None
+
+    def offers(self, machine: str, process: str, now: float, when: np.ndarray, machine_hours: np.ndarray,
+               material: np.ndarray, delivery_s_of_rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The offer each need gets: (facility id or −1, price £, ready time min).
+
+        Parameters
+        ----------
+        machine, process
+            The machine type and the platform process of the needs' product.
+        now
+            The time the backlogs are read at (minutes).
+        when
+            The needs' times (minutes); ``machine_hours`` and ``material`` (£) of their designs.
+        delivery_s_of_rows
+            ``delivery_s_of_rows(rows)``: delivery times (s) [needs, candidates] from the candidates'
+            delivery-table rows to each need's home.
+        """
+        n = len(when)
+        none = (np.full(n, -1, dtype=np.int64), np.full(n, np.nan), np.full(n, np.inf))
+        pools = self.candidates(machine)
+        if pools is None or n == 0:
+            return none
+        pools.refresh(now)
+        spec = self.processes[process]
+        c = pools.n
+        delivery_s = delivery_s_of_rows(pools.row[:c])
+        price = platform_price(pools.fee[:c][None, :], machine_hours[:, None] + pools.setup_h[:c][None, :],
+                               material[:, None], self.config.platform)
+        release = when + spec.quote_min + spec.booking_min
+        ready = pools.ready_times(self.calendars, release, machine_hours * 60.0, spec.dispatch_min, delivery_s)
+        available = pools.active[:c][None, :] & np.isfinite(delivery_s)
+        best = select_offers(self.config.platform.matching, spec.quotes, delivery_s, price, ready, available)
+        got = best >= 0
+        rows = np.flatnonzero(got)
+        fid, best_price, best_ready = none
+        fid[rows] = pools.fid[best[rows]]
+        best_price[rows] = price[rows, best[rows]]
+        best_ready[rows] = ready[rows, best[rows]]
+        return fid, best_price, best_ready

@@ -5,7 +5,8 @@ cutter, CNC router, knitting). A job needs a number of machine minutes; it may
 start only while the facility is open, pauses while it is closed and resumes at
 the next opening (its finish time comes from the facility's
 :class:`~citymodel.calendar.WeeklyCalendar`). A batch pool (a textile mill)
-takes up to ``batch_size`` queued jobs at once and adds a set-up time per batch.
+takes up to ``batch_size`` queued jobs at once and adds one set-up time per batch;
+it waits for ``batch_min`` jobs, or until the oldest has waited ``batch_wait_min``.
 The same code serves the city model, the per-agent reference and the queueing
 validation (``always_open``); :class:`Production` is the component that owns the
 pools' calendars, drives them through the model's event queue and keeps live
@@ -34,13 +35,18 @@ def job_machine_hours(keyed: KeyedRandom, design_hours: np.ndarray, cv: float, w
 
 @dataclass
 class Batch:
-    """Jobs running together on one machine."""
+    """Jobs running together on one machine (one job unless the pool batches)."""
 
     order_ids: list[int]
     start_min: float
     finish_min: float
     work_min: float
     platform_work_min: float
+
+    @property
+    def size(self) -> int:
+        """Jobs in the batch."""
+        return len(self.order_ids)
 
 
 @dataclass
@@ -58,7 +64,11 @@ class MachinePool:
     batch_size
         Most jobs run together on one machine (1 for workshops).
     setup_min
-        Set-up time per batch (minutes of open time).
+        Set-up time per batch (minutes of open time), shared by the batch's jobs.
+    batch_min
+        A batch pool starts a batch once this many jobs wait ...
+    batch_wait_min
+        ... or once the oldest waiting job has waited this long (minutes), whichever comes first.
     busy_work_min
         Machine minutes of finished batches (within open hours by construction).
     """
@@ -68,6 +78,8 @@ class MachinePool:
     calendar: WeeklyCalendar
     batch_size: int = 1
     setup_min: float = 0.0
+    batch_min: int = 1
+    batch_wait_min: float = 0.0
     queue: deque = field(default_factory=deque)
     running: dict[int, Batch] = field(default_factory=dict)
     busy_work_min: float = 0.0
@@ -81,22 +93,33 @@ class MachinePool:
         """Machines without a batch."""
         return self.count - len(self.running)
 
-    def submit(self, order_id: int, work_min: float, platform: bool) -> None:
-        """Queue a job needing ``work_min`` open machine minutes."""
-        self.queue.append((order_id, work_min, platform))
+    @property
+    def batches(self) -> bool:
+        """Whether the pool runs jobs in batches."""
+        return self.batch_size > 1
+
+    def submit(self, order_id: int, work_min: float, platform: bool, now: float = 0.0) -> None:
+        """Queue a job needing ``work_min`` open machine minutes, submitted at ``now``."""
+        self.queue.append((order_id, work_min, platform, now))
         self.queued_work_min += work_min
 
+    def ready_at(self, now: float) -> float:
+        """The earliest time ≥ ``now`` at which the waiting jobs may start as a batch (the fill rule)."""
+        if not self.batches or len(self.queue) >= self.batch_min or not self.queue:
+            return now
+        return max(now, self.queue[0][3] + self.batch_wait_min)
+
     def start_ready(self, now: float) -> list[tuple[int, Batch]]:
-        """Start queued jobs on free machines if open at ``now``; return the new batches."""
+        """Start queued jobs on free machines if open at ``now`` (and batches full or due); return the new batches."""
         started: list[tuple[int, Batch]] = []
         if not self.queue or self.free <= 0 or not self.calendar.is_open(now):
             return started
-        while self.queue and self.free > 0:
+        while self.queue and self.free > 0 and self.ready_at(now) <= now:
             ids: list[int] = []
             work = 0.0
             platform_work = 0.0
             while self.queue and len(ids) < self.batch_size:
-                order_id, job_min, platform = self.queue.popleft()
+                order_id, job_min, platform, _ = self.queue.popleft()
                 self.queued_work_min -= job_min
                 ids.append(order_id)
                 work += job_min
@@ -135,9 +158,17 @@ class MachinePool:
                 partial += done * b.platform_work_min / b.work_min
         return self.platform_work_min + partial
 
-    def backlog_min(self) -> float:
-        """Open machine minutes of queued work per machine (a completion-time estimate)."""
-        return self.queued_work_min / max(self.count, 1)
+    def backlog_min(self, now: float | None = None) -> float:
+        """Open machine minutes of work ahead of a new job, per machine: queued jobs with their batches'
+        set-ups and, given ``now``, what remains of the running batches (a start-time estimate)."""
+        ahead = self.queued_work_min
+        if self.batches and self.queue:
+            ahead += -(-len(self.queue) // self.batch_size) * self.setup_min
+        if now is not None:
+            for b in self.running.values():
+                if b.finish_min > now:
+                    ahead += self.calendar.open_minutes_between(now, b.finish_min)
+        return ahead / max(self.count, 1)
 
 
 class KindGroup:
@@ -238,9 +269,15 @@ class Production:
             group.running += len(pool.running)
             self.queued_by_kind[facility.kind] = self.queued_by_kind.get(facility.kind, 0) + len(pool.queue)
 
+    def close(self, facility, now: float) -> None:
+        """``facility`` stops trading at ``now``: its machines no longer count as open."""
+        for pool in facility.pools.values():
+            pool.kind_group.advance(now)
+            pool.kind_group.machines -= pool.count
+
     def submit(self, facility, machine: str, order_id: int, work_min: float, platform: bool, now: float) -> None:
         """Queue order ``order_id`` (``work_min`` open machine minutes) at ``facility`` and start what can start."""
-        facility.pools[machine].submit(order_id, work_min, platform)
+        facility.pools[machine].submit(order_id, work_min, platform, now)
         self.queued_by_kind[facility.kind] += 1
         self.start(facility, machine, now)
 
@@ -249,18 +286,20 @@ class Production:
         pool = facility.pools[machine]
         for batch_id, batch in pool.start_ready(now):
             for order_id in batch.order_ids:
-                self.orders.set_started(order_id, now)
+                self.orders.set_started(order_id, now, batch.size)
             self.queued_by_kind[facility.kind] -= len(batch.order_ids)
             pool.kind_group.advance(now)
             pool.kind_group.running += 1
             self.events.push(batch.finish_min, JOB_DONE, (facility.facility_id, machine, batch_id))
         if self.on_backlog is not None:
             self.on_backlog(pool)
-        if pool.queue and pool.free > 0 and not facility.calendar.is_open(now):
-            opens = facility.calendar.next_open(now)
-            if pool.wakeup_at != opens:
-                pool.wakeup_at = opens
-                self.events.push(opens, POOL_OPEN, (facility.facility_id, machine))
+        if pool.queue and pool.free > 0:
+            ready = pool.ready_at(now)
+            if ready > now or not facility.calendar.is_open(now):
+                opens = facility.calendar.next_open(ready)
+                if pool.wakeup_at != opens:
+                    pool.wakeup_at = opens
+                    self.events.push(opens, POOL_OPEN, (facility.facility_id, machine))
 
     def wake(self, facility, machine: str, now: float) -> None:
         """A ``POOL_OPEN`` event: the facility opened; start the queued jobs."""

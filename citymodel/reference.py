@@ -38,6 +38,7 @@ every trip's nodes, every stage count) is identical for the same seed
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 import mesa
@@ -47,25 +48,22 @@ import pandas as pd
 
 from citymodel import adoption
 from citymodel.accounts import Accounts
-from citymodel.agents import Design, FacilityAgent, PublicWorkshop, TextileMill, publish_designs
+from citymodel.agents import FacilityAgent, PublicWorkshop, TextileMill, publish_designs
 from citymodel.choice import ProductTable
 from citymodel.config import Config
-from citymodel.events import DELIVER, PLATFORM_ACCEPT, SELF_FAB_ARRIVE, EventQueue
-from citymodel.imports import import_lead_minutes
-from citymodel.initialization import create_sites, home_maker, initial_population, initial_sites
-from citymodel.keyed_random import (
-    KeyedRandom,
-    setup_generators,
-)
+from citymodel.events import DELIVER, JOB_RELEASE, PLATFORM_ACCEPT, SELF_FAB_ARRIVE, EventQueue
+from citymodel.imports import ImportChannel, van_graph_circuity
+from citymodel.initialization import create_sites, home_maker, initial_population, initial_sites, node_xy
+from citymodel.keyed_random import KeyedRandom, setup_generators
+from citymodel.makers import job_margin, maker_exits
 from citymodel.needs import gap_means
 from citymodel.observation import Observation
 from citymodel.orderbook import OrderBook, TripLog
-from citymodel.platform import backlog_days, expected_finish, match_scores, platform_price, typical_fee
+from citymodel.platform import Process
 from citymodel.production import Production, job_machine_hours
 from citymodel.reference_citizen import ReferenceCitizen
 from citymodel.scheduling import EventHandling
 from citymodel.siting import import_depot
-from citymodel.travel import workshop_visit
 from citymodel.vocabulary import (
     AWARE,
     CHANNELS,
@@ -94,9 +92,9 @@ class ReferenceModel(EventHandling, mesa.Model):
     Attributes
     ----------
     route_queries
-        networkx shortest-path computations made (per-trip paths and per-order / per-workshop Dijkstras).
+        networkx shortest-path computations made (per-trip paths and per-need / per-workshop Dijkstras).
     setup_route_queries
-        Those made while building the model (one Dijkstra per public workshop).
+        Those made while building the model (one Dijkstra per public workshop, the depot's van legs).
     """
 
     def __init__(self, config: Config | None = None, city=None) -> None:
@@ -111,9 +109,11 @@ class ReferenceModel(EventHandling, mesa.Model):
             city = load_city(config.run.map)
         self.city = city
         self.now = 0.0
+        self.hour_start = 0.0
         self.hour_end = 60.0
         self.events = EventQueue()
         self.products = ProductTable.from_config(config)
+        self.processes = {name: Process.from_config(config, name) for name in config.platform.processes}
         self.gap_mean = gap_means([config.needs.products[p]["needs_per_citizen_year"] for p in self.products.names])
         self.orders = OrderBook(self.products.names, self.products.machine)
         self.trips = TripLog()
@@ -124,9 +124,9 @@ class ReferenceModel(EventHandling, mesa.Model):
         self.production = Production(self.events, self.orders,
                                      {k: v["hours"] for k, v in config.facilities.kinds.items()},
                                      config.run.start_weekday)
-        self.needs_this_hour: list[tuple[float, int, int, int, int]] = []
-        self.fee_by_product = np.full(len(self.products.names), np.nan)
-        self.backlog_by_product = np.full(len(self.products.names), np.nan)
+        self.needs_this_hour: list[tuple] = []
+        self.demand: deque[tuple[float, int]] = deque()
+        self.home_makers: list[FacilityAgent] = []
         self.routes = NetworkxRoutes(city, ("walk", "bike", "van", config.platform.delivery_mode))
         self._build_citizens()
         self._build_facilities()
@@ -139,7 +139,7 @@ class ReferenceModel(EventHandling, mesa.Model):
 
     # ------------------------------------------------------------------ set-up
     def _build_citizens(self) -> None:
-        pop, _, _ = initial_population(self.config, self.city, self.streams)
+        pop, self.centre, _ = initial_population(self.config, self.city, self.streams)
         self.median_income = float(self.config.population.income_median)
         self.citizens = reference_citizens(self, pop)
 
@@ -150,10 +150,9 @@ class ReferenceModel(EventHandling, mesa.Model):
     def _build_facilities(self) -> None:
         sites, _ = initial_sites(self.config, self.city, self.streams)
         self.facilities: list[FacilityAgent] = []
-        create_sites(self, sites)
+        create_sites(self, sites, self.centre)
         for facility in self.facilities:
             self.production.track(facility)
-        self.depot = import_depot(self.city)
         self.public = [f for f in self.facilities if isinstance(f, PublicWorkshop)]
         # Walking time from every node to each workshop: one networkx Dijkstra per workshop.
         to_workshop = [self.routes.times_to("walk", w.nodes["walk"]) for w in self.public]
@@ -166,8 +165,14 @@ class ReferenceModel(EventHandling, mesa.Model):
                     if m in w.pools and t < best_t:
                         best, best_t = k, t
                 c.nearest[m] = (best, best_t)
-        self.accounts.equipment_grants(len(self.public))
         self.accounts.mill_support([f for f in self.facilities if isinstance(f, TextileMill)])
+        depot = import_depot(self.city)
+        circuity, speed = van_graph_circuity(self.city.router("van"),
+                                             lambda nodes: node_xy(self.city, "van", nodes, self.centre),
+                                             np.random.default_rng(0))
+        depot_xy = node_xy(self.city, "van", np.array([depot]), self.centre)
+        self.imports = ImportChannel(self.config, self.products, depot, NetworkxLastMile(self, depot),
+                                     (float(depot_xy[0][0]), float(depot_xy[1][0])), circuity, speed)
 
     def _seed_adoption(self) -> None:
         cfg = self.config.adoption
@@ -188,18 +193,23 @@ class ReferenceModel(EventHandling, mesa.Model):
         """networkx shortest-path computations made so far."""
         return self.routes.queries
 
-    def _home_node(self, citizen: ReferenceCitizen, mode: str) -> int:
+    def home_node(self, citizen: ReferenceCitizen, mode: str) -> int:
+        """The citizen's home node in the graph of ``mode``."""
         return {"walk": citizen.home, "bike": citizen.home_bike, "van": citizen.home_van}[GRAPH_OF_MODE[mode]]
+
+    def offering(self, machine: str) -> list[FacilityAgent]:
+        """The facilities still trading ``machine`` on the platform (a loop over all facilities)."""
+        return [f for f in self.facilities if f.takes_platform_orders and f.trading and machine in f.pools]
 
     # ------------------------------------------------------------------ stepping
     def step(self) -> None:
         """One simulated hour: daily adoption at midnight, every citizen's step, then the hour's events."""
         start = self.now
+        self.hour_start = start
         self.hour_end = start + 60.0
         if start % MINUTES_PER_DAY == 0:
             self._daily_update()
         self.observation.start_hour()
-        self._update_quote_basis()
         self.needs_this_hour = []
         self.agents_by_type[ReferenceCitizen].shuffle_do("step")
         self._place_orders()
@@ -212,135 +222,127 @@ class ReferenceModel(EventHandling, mesa.Model):
         for _ in range(int(round((days if days is not None else self.config.run.days) * 24))):
             self.step()
 
-    def _offering(self, machine: str) -> list[FacilityAgent]:
-        return [f for f in self.facilities if f.takes_platform_orders and machine in f.pools]
-
-    def _update_quote_basis(self) -> None:
-        """Per product: the platform's typical fee and queue this hour (a loop over the offering facilities)."""
-        for p, machine in enumerate(self.products.machine):
-            offering = self._offering(machine)
-            if offering:
-                self.fee_by_product[p] = typical_fee(np.array([f.fee_per_hour for f in offering]))
-                self.backlog_by_product[p] = backlog_days(np.array([f.pools[machine].backlog_min() for f in offering]),
-                                                          self.config)
-            else:
-                self.fee_by_product[p] = self.backlog_by_product[p] = np.nan
-
     def _place_orders(self) -> None:
         """Book the hour's needs in time order: imports first, then local orders (as the fast model does)."""
         cfg = self.config
-        needs = sorted(self.needs_this_hour)
-        for _, row, _, _, choice in needs:
-            self.citizens[row].orders_by_channel[choice] += 1
+        needs = sorted(self.needs_this_hour, key=lambda n: (n[0], n[1], n[2]))
+        for need in needs:
+            self.citizens[need[1]].orders_by_channel[need[4]] += 1
         self.observation.count_orders(np.array([n[4] for n in needs], dtype=np.int64))
-        for when, row, p, k, choice in needs:
-            if choice != IMPORT:
-                continue
-            design = self._pick_design(row, p, k)
-            price = self.products.import_price[p]
-            lead = import_lead_minutes(self.keyed, self.products.import_lead_days[p], cfg.needs.import_lead_cv,
-                                       row, p, k)
-            citizen = self.citizens[row]
-            time_s, dist_m = self.route("van", self.depot, citizen.home_van)
-            ids = self.orders.add_imports(np.array([row]), np.array([p]), np.array([when]), when + lead,
-                                          np.array([price]), self.depot, np.array([citizen.home_van]),
-                                          np.array([time_s]), np.array([dist_m]), machines=[design.machine])
-            self.accounts.imports(np.array([when]), ids, np.array([row]), np.array([price]))
-        for when, row, p, k, choice in needs:
+        for when, row, p, k, choice, design, _, _ in needs:
+            if choice == IMPORT:
+                self.imports.place(self.orders, self.accounts, self.keyed, np.array([p]), np.array([row]),
+                                   np.array([when]), np.array([design], dtype=object), np.array([k]))
+        for when, row, p, k, choice, design, offer, fab in needs:
             if choice == IMPORT:
                 continue
-            design = self._pick_design(row, p, k)
             hours = float(job_machine_hours(self.keyed, design.machine_hours, cfg.needs.machine_time_cv, row, p, k)[0])
-            machine = self.products.machine[p]
-            order_id = self.orders.new(citizen_id=row, channel=choice, product=p, design=design, machine=machine,
-                                       created_min=when, machine_hours=hours)
-            if choice == PLATFORM:
-                self.events.push(when + cfg.platform.acceptance_minutes, PLATFORM_ACCEPT, order_id)
+            platform = choice == PLATFORM
+            order_id = self.orders.new(citizen_id=row, channel=choice, product=p, design=design,
+                                       machine=self.products.machine[p], created_min=when, machine_hours=hours,
+                                       quoted_price=offer[1] if platform else fab["price"],
+                                       quoted_ready_min=offer[2] if platform else fab["ready"])
+            if platform:
+                facility = self.facilities[offer[0]]
+                self.orders.assign(order_id, facility, cfg.platform.delivery_mode, price=offer[1],
+                                   royalty=offer[1] * cfg.platform.royalty_share)
+                facility.open_orders += 1
+                self.events.push(when + self.processes[self.products.process[p]].quote_min, PLATFORM_ACCEPT,
+                                 order_id)
             else:
-                self._start_self_fabrication(order_id, self.citizens[row], machine, when)
-
-    def _pick_design(self, row: int, p: int, k: int) -> Design:
-        return self.catalogue.pick(self.keyed, self.products.names, p, row, k)[0]
+                self._start_self_fabrication(order_id, self.citizens[row], self.public[fab["workshop"]],
+                                             fab["depart"], fab["arrive"])
 
     # ------------------------------------------------------------------ self-fabrication
-    def _start_self_fabrication(self, order_id: int, citizen: ReferenceCitizen, machine: str, created: float) -> None:
-        workshop = self.public[citizen.nearest[machine][0]]
+    def _start_self_fabrication(self, order_id: int, citizen: ReferenceCitizen, workshop: FacilityAgent,
+                                depart: float, arrive: float) -> None:
         out_s, out_m = self.route("walk", citizen.home, workshop.nodes["walk"])
-        depart, arrive = workshop_visit(workshop.calendar, created, out_s)
         self.trips.add(citizen.row, "citizen", "self_fabrication", "walk", citizen.home, workshop.nodes["walk"],
                        depart, arrive, out_s, out_m, order_id)
         self.orders.assign(order_id, workshop, "walk")
         self.events.push(arrive, SELF_FAB_ARRIVE, order_id)
 
-    def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent) -> None:
+    def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent, success: bool) -> None:
         citizen = self.citizens[self.orders.citizen_of(order_id)]
+        attempts = self.orders.attempts_of(order_id)
         paid, subsidy = self.accounts.self_fabrication(self.now, order_id, citizen.row, workshop,
-                                                       self.orders.machine_minutes(order_id) / 60.0,
-                                                       self.orders.material_of(order_id), citizen.eligible)
+                                                       attempts * self.orders.machine_minutes(order_id) / 60.0,
+                                                       attempts * self.orders.material_of(order_id), citizen.eligible)
         self.orders.set_money(order_id, price=paid, subsidy=subsidy)
         back_s, back_m = self.route("walk", workshop.nodes["walk"], citizen.home)
         self.trips.add(citizen.row, "citizen", "return_home", "walk", workshop.nodes["walk"], citizen.home, self.now,
                        self.now + back_s / 60.0, back_s, back_m, order_id)
         self.orders.set_trip(order_id, workshop.nodes["walk"], citizen.home, back_s, back_m, 0.0)
-        if citizen.stage < PROSUMER:
-            citizen.stage = PROSUMER
-            citizen.stage_day[PROSUMER] = self.now / MINUTES_PER_DAY
-        self.events.push(self.now + back_s / 60.0, DELIVER, order_id)
+        if success:
+            if citizen.stage < PROSUMER:
+                citizen.stage = PROSUMER
+                citizen.stage_day[PROSUMER] = self.now / MINUTES_PER_DAY
+            self.events.push(self.now + back_s / 60.0, DELIVER, order_id)
+        else:
+            self.orders.cancel(order_id, self.now)
+            citizen.record_use(0.0, self.now)
+
+    def _skill_of(self, citizen: int) -> float:
+        return self.citizens[citizen].skill
+
+    def _record_use(self, citizen: int, satisfaction_: float, now: float) -> None:
+        self.citizens[citizen].record_use(satisfaction_, now)
 
     # ------------------------------------------------------------------ platform
     def _on_platform_accept(self, order_id: int) -> None:
-        cfg = self.config
-        machine = self.orders.machine_of(order_id)
-        citizen = self.citizens[self.orders.citizen_of(order_id)]
-        candidates = self._offering(machine)
-        if not candidates:
-            self.orders.cancel(order_id, self.now)
-            return
-        mode = cfg.platform.delivery_mode
-        to_home = self.routes.times_to(mode, self._home_node(citizen, mode))
-        time_s = np.array([to_home.get(f.nodes[GRAPH_OF_MODE[mode]], np.inf) for f in candidates])
-        if not np.isfinite(time_s).any():
-            self.orders.cancel(order_id, self.now)
-            return
-        hours = self.orders.quote_hours(order_id)
-        finish = np.array([expected_finish(f.calendar, self.now, f.pools[machine].backlog_min(), hours * 60.0)
-                           for f in candidates])
-        score = match_scores(cfg.platform.matching, time_s, np.array([f.fee_per_hour for f in candidates]),
-                             hours, finish)
-        facility = candidates[int(np.argmin(score))]
-        price = platform_price(facility.fee_per_hour, hours, self.orders.material_of(order_id), cfg.platform)
-        self.orders.assign(order_id, facility, mode, price=price, royalty=price * cfg.platform.royalty_share)
-        self._submit_job(order_id, platform=True)
+        if self.orders.machine_of(order_id) == self.config.adoption.maker_machine:
+            self.demand.append((self.now, self.orders.citizen_of(order_id)))
+        process = self.processes[self.products.process[self.orders.product_of(order_id)]]
+        self.events.push(self.now + process.booking_min, JOB_RELEASE, order_id)
 
     def _deliver_platform(self, order_id: int, facility: FacilityAgent) -> None:
         mode = self.config.platform.delivery_mode
         citizen = self.citizens[self.orders.citizen_of(order_id)]
+        process = self.processes[self.products.process[self.orders.product_of(order_id)]]
+        depart = self.now + process.dispatch_min
         origin = int(facility.nodes[GRAPH_OF_MODE[mode]])
-        dest = self._home_node(citizen, mode)
+        dest = self.home_node(citizen, mode)
         time_s, dist_m = self.route(mode, origin, dest)
-        self.trips.add(facility.facility_id, facility.kind, "delivery", mode, origin, dest, self.now,
-                       self.now + time_s / 60.0, time_s, dist_m, order_id)
+        self.trips.add(facility.facility_id, facility.kind, "delivery", mode, origin, dest, depart,
+                       depart + time_s / 60.0, time_s, dist_m, order_id)
         self.orders.set_trip(order_id, origin, dest, time_s, dist_m, dist_m / 1000.0 if mode in VEHICLE_MODES else 0.0)
         self.accounts.platform_order(self.now, order_id, citizen.row, facility,
                                      self.designers[self.orders.designer_of(order_id)],
                                      self.orders.price_of(order_id), self.orders.royalty_of(order_id))
-        self.events.push(self.now + time_s / 60.0, DELIVER, order_id)
+        facility.record_margin(self.now, job_margin(facility, self.orders, order_id, self.config))
+        self.events.push(depart + time_s / 60.0, DELIVER, order_id)
 
     # ------------------------------------------------------------------ daily adoption (per agent)
     def _daily_update(self) -> None:
+        cfg = self.config
         day = self.now / MINUTES_PER_DAY
         key = adoption.day_key(self.now)
+        window_start = self.now - cfg.adoption.demand_window_days * MINUTES_PER_DAY
+        while self.demand and self.demand[0][0] < window_start:
+            self.demand.popleft()
         population_share = None
-        if self.config.adoption.well_mixed:
-            population_share = sum(1 for c in self.citizens if c.stage >= AWARE) / len(self.citizens)
+        if cfg.adoption.well_mixed:
+            if cfg.adoption.imitation == "aware":
+                population_share = sum(1 for c in self.citizens if c.stage >= AWARE) / len(self.citizens)
+            else:
+                population_share = float(np.mean([c.pull(self.now) for c in self.citizens]))
         citizens = self.agents_by_type[ReferenceCitizen]
-        citizens.do("decide_awareness", key, population_share)
+        citizens.do("decide_awareness", key, self.now, population_share)
         citizens.do("advance_awareness", day)
         trained = sum(1 for c in self.citizens if c.decide_training(key))
         self.accounts.training(self.now, trained)
-        citizens.do("decide_machine", key)
+        self.accounts.workshop_costs(self.now, self.public)
+        self.imports.deliver_day(self.orders, ReferencePositions(self.citizens), int(self.now // MINUTES_PER_DAY))
+        order_xy = (np.array([self.citizens[c].x_m for _, c in self.demand]),
+                    np.array([self.citizens[c].y_m for _, c in self.demand]))
+        makers = self.offering(cfg.adoption.maker_machine)
+        maker_xy = (np.array([f.x_m for f in makers]), np.array([f.y_m for f in makers]))
+        citizens.do("decide_machine", key, order_xy, maker_xy)
         for c in [c for c in self.citizens if c._decision]:
             self._become_maker(c, pay=True)
+        for maker in list(self.home_makers):
+            if maker_exits(maker, self.now, cfg):
+                self._close_maker(maker)
 
     def _become_maker(self, citizen: ReferenceCitizen, pay: bool) -> None:
         citizen.stage = MAKER
@@ -348,7 +350,18 @@ class ReferenceModel(EventHandling, mesa.Model):
         if pay:
             self.accounts.machine(self.now, citizen.row, citizen.eligible)
         nodes = {"walk": citizen.home, "bike": citizen.home_bike, "van": citizen.home_van}
-        self.production.track(home_maker(self, citizen.row, nodes), self.now)
+        maker = home_maker(self, citizen.row, nodes, citizen.x_m, citizen.y_m)
+        self.home_makers.append(maker)
+        self.production.track(maker, self.now)
+
+    def _close_maker(self, maker: FacilityAgent) -> None:
+        maker.closed_min = self.now
+        self.production.close(maker, self.now)
+        self.accounts.resale(self.now, maker.owner)
+        citizen = self.citizens[maker.owner]
+        citizen.stage = PROSUMER
+        citizen.stage_day[PROSUMER] = self.now / MINUTES_PER_DAY
+        self.home_makers.remove(maker)
 
     # ------------------------------------------------------------------ time series (loops)
     def _record_hour(self, start: float) -> None:
@@ -360,6 +373,27 @@ class ReferenceModel(EventHandling, mesa.Model):
         return citizens_frame(self.citizens)
 
 
+class NetworkxLastMile:
+    """Van legs from the import depot to homes, one ``networkx`` path per parcel (the reference's last mile)."""
+
+    def __init__(self, model: ReferenceModel, depot: int) -> None:
+        self.model = model
+        self.depot = depot
+
+    def __call__(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        legs = [self.model.route("van", self.depot, self.model.citizens[int(c)].home_van) for c in who]
+        dest = np.array([self.model.citizens[int(c)].home_van for c in who], dtype=np.int64)
+        return np.array([t for t, _ in legs]), np.array([d for _, d in legs]), dest
+
+
+class ReferencePositions:
+    """The citizens' home positions as the columns ``x_m``, ``y_m`` (what the van rounds read)."""
+
+    def __init__(self, citizens: list[ReferenceCitizen]) -> None:
+        self.x_m = np.array([c.x_m for c in citizens])
+        self.y_m = np.array([c.y_m for c in citizens])
+
+
 def reference_citizens(model: ReferenceModel, pop) -> list[ReferenceCitizen]:
     """One :class:`ReferenceCitizen` per row of the set-up population, with its ties as a list of agents."""
     walk = model.routes.graphs["walk"]
@@ -367,8 +401,9 @@ def reference_citizens(model: ReferenceModel, pop) -> list[ReferenceCitizen]:
     lat = np.array([walk.nodes[int(n)]["y"] for n in pop.home_node])
     bike = model.city.router("bike").snap(lon, lat)
     van = model.city.router("van").snap(lon, lat)
-    citizens = [ReferenceCitizen(model, i, int(pop.home_node[i]), int(bike[i]), int(van[i]), float(pop.income[i]),
-                                 int(pop.income_quintile[i]), float(pop.skill[i])) for i in range(len(pop))]
+    citizens = [ReferenceCitizen(model, i, int(pop.home_node[i]), int(bike[i]), int(van[i]), float(pop.x_m[i]),
+                                 float(pop.y_m[i]), float(pop.income[i]), int(pop.income_quintile[i]),
+                                 float(pop.skill[i])) for i in range(len(pop))]
     indptr, indices = pop.ties.indptr, pop.ties.indices
     for c in citizens:
         c.ties = [citizens[j] for j in indices[indptr[c.row]:indptr[c.row + 1]]]
@@ -420,6 +455,8 @@ def count_by_loops(citizens: list[ReferenceCitizen], facilities: list[FacilityAg
     open_ = dict.fromkeys(FACILITY_KINDS, 0)
     queue = dict.fromkeys(FACILITY_KINDS, 0)
     for f in facilities:
+        if not f.trading:
+            continue
         is_open = f.calendar.is_open(at)
         for pool in f.pools.values():
             queue[f.kind] += len(pool.queue)

@@ -1,7 +1,9 @@
 """The citizen of the typical-Mesa reference model: a ``mesa.Agent`` with its own state, step and decisions.
 
 See :mod:`citymodel.reference`. Every decision calls the model's own rule
-functions (quote, logit, adoption hazards, need clocks) on this one citizen.
+functions (quotes, logit, adoption hazards, need clocks, maker economics) on this
+one citizen; its platform offers come from a loop over the facilities with a
+``networkx`` search from its home.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import mesa
 import numpy as np
 
 from citymodel import adoption
-from citymodel.choice import quote_alternatives, utilities
-from citymodel.keyed_random import AWARENESS, CHOICE_NOISE, MACHINE_PURCHASE, TRAINING
+from citymodel.choice import quote_alternatives, self_fabrication_quote, utilities
+from citymodel.keyed_random import AWARENESS, CHOICE_NOISE, TRAINING
 from citymodel.needs import next_arrival
+from citymodel.platform import batch_due, platform_price, select_offers
 from citymodel.policy import eligible as policy_eligible
-from citymodel.vocabulary import AWARE, MAKER, PROSUMER, STAGES, UNAWARE
+from citymodel.vocabulary import AWARE, GRAPH_OF_MODE, MAKER, PROSUMER, STAGES, UNAWARE
 
 if TYPE_CHECKING:
     from citymodel.reference import ReferenceModel
@@ -33,21 +36,27 @@ class ReferenceCitizen(mesa.Agent):
         Citizen id (row of the shared population table it was created from).
     home, home_bike, home_van
         OSM node ids of the home in the walk, bike and van graphs.
+    x_m, y_m
+        Home position (m from the map centre).
     income, income_quintile, skill, stage
         As in :class:`citymodel.population.Population` (income £/year, skill 0..1, stage code).
     ties
         The agents this citizen is tied to.
     next_need, need_count
         Per product: time of the next need (minutes) and its index k.
+    experience, last_use_min
+        Satisfaction with DM so far (NaN before any use) and when last used (minutes).
     """
 
     def __init__(self, model: ReferenceModel, row: int, home: int, home_bike: int, home_van: int,
-                 income: float, income_quintile: int, skill: float) -> None:
+                 x_m: float, y_m: float, income: float, income_quintile: int, skill: float) -> None:
         super().__init__(model)
         self.row = row
         self.home = home
         self.home_bike = home_bike
         self.home_van = home_van
+        self.x_m = x_m
+        self.y_m = y_m
         self.income = income
         self.income_quintile = income_quintile
         self.eligible = bool(policy_eligible(income_quintile, model.config.policy))
@@ -60,6 +69,8 @@ class ReferenceCitizen(mesa.Agent):
         self.need_count: list[int] = []
         self.walk_to_workshop_s = float("inf")
         self.nearest: dict[str, tuple[int, float]] = {}
+        self.experience = float("nan")
+        self.last_use_min = float("nan")
         self._decision = False
 
     # ---- needs and channel choice (hourly)
@@ -71,29 +82,76 @@ class ReferenceCitizen(mesa.Agent):
             self.need_count.append(0)
 
     def step(self) -> None:
-        """This hour's needs: for each product whose clock rings before the hour ends, choose a channel."""
+        """This hour's needs: for each product whose clock rings before the hour ends, quote and choose."""
         model = self.model
         for p in range(len(model.products.names)):
             while self.next_need[p] < model.hour_end:
                 t = self.next_need[p]
                 k = self.need_count[p]
-                model.needs_this_hour.append((t, self.row, p, k, self.choose_channel(p, k)))
+                model.needs_this_hour.append((t, self.row, p, k, *self.choose_channel(t, p, k)))
                 self.need_count[p] = k + 1
                 self.next_need[p] = float(next_arrival(model.keyed, t, model.gap_mean[p], self.row, p, k + 1)[0])
 
-    def choose_channel(self, p: int, k: int) -> int:
-        """This citizen's quote of each channel for one need, its utilities and its logit draw."""
+    def platform_offer(self, when: float, p: int, hours: float, material: float) -> tuple[int, float, float]:
+        """The offer this citizen's order would get: a loop over the facilities, delivery times from networkx."""
         model = self.model
-        w_index, walk_s = self.nearest[model.products.machine[p]]
-        reach = bool(np.isfinite(walk_s) and w_index >= 0)
-        ws_fee = model.public[w_index].fee_per_hour if w_index >= 0 else float("nan")
-        alts = quote_alternatives(model.products, np.array([p]), model.fee_by_product, model.backlog_by_product,
-                                  np.array([self.stage >= AWARE]), np.array([self.skill]), np.array([ws_fee]),
-                                  np.array([walk_s]), np.array([reach]), np.array([self.eligible]), model.config)
+        machine = model.products.machine[p]
+        candidates = model.offering(machine)
+        if not candidates:
+            return -1, float("nan"), float("inf")
+        process = model.processes[model.products.process[p]]
+        mode = model.config.platform.delivery_mode
+        to_home = model.routes.times_to(mode, model.home_node(self, mode))
+        release = when + process.quote_min + process.booking_min
+        delivery, price, ready = [], [], []
+        for f in candidates:
+            pool = f.pools[machine]
+            d = to_home.get(f.nodes[GRAPH_OF_MODE[mode]], np.inf)
+            setup_h = pool.setup_min / 60.0 / pool.batch_size if pool.batches else 0.0
+            begin = f.calendar.next_open(float(batch_due(pool, release)) if pool.batches else release)
+            finish = f.calendar.time_after_open_minutes(begin, pool.backlog_min(model.hour_start) + hours * 60.0
+                                                        + pool.setup_min)
+            delivery.append(d)
+            price.append(platform_price(f.fee_per_hour, hours + setup_h, material, model.config.platform))
+            ready.append(finish + process.dispatch_min + d / 60.0)
+        delivery = np.array([delivery])
+        best = select_offers(model.config.platform.matching, process.quotes, delivery, np.array([price]),
+                             np.array([ready]), np.isfinite(delivery))[0]
+        if best < 0:
+            return -1, float("nan"), float("inf")
+        return candidates[best].facility_id, price[best], ready[best]
+
+    def self_fabrication(self, when: float, p: int, hours: float, material: float) -> dict | None:
+        """The quote of making it at the nearest workshop with the machine (None if not possible)."""
+        model = self.model
+        machine = model.products.machine[p]
+        w_index, walk_s = self.nearest[machine]
+        if not (w_index >= 0 and np.isfinite(walk_s) and self.skill >= model.config.adoption.self_fab_min_skill):
+            return None
+        workshop = model.public[w_index]
+        quote = self_fabrication_quote(workshop.calendar, np.array([when]), np.array([walk_s]),
+                                       np.array([workshop.pools[machine].backlog_min(model.hour_start)]),
+                                       np.array([hours]), np.array([material]), np.array([workshop.fee_per_hour]),
+                                       np.array([self.skill]), np.array([self.eligible]), model.config)
+        return {key: float(value[0]) for key, value in quote.items()} | {"workshop": w_index}
+
+    def choose_channel(self, when: float, p: int, k: int) -> tuple:
+        """This citizen's quotes for one need, its utilities and its logit draw: (choice, design, quotes)."""
+        model = self.model
+        design = model.catalogue.pick(model.keyed, model.products.names, p, self.row, k)[0]
+        aware = self.stage >= AWARE
+        offer = self.platform_offer(when, p, design.machine_hours, design.material_cost) if aware \
+            else (-1, float("nan"), float("inf"))
+        fab = self.self_fabrication(when, p, design.machine_hours, design.material_cost) if aware else None
+        alts = quote_alternatives(model.products, np.array([p]), np.array([when]), np.array([offer[1]]),
+                                  np.array([offer[2]]), np.array([fab["price"] if fab else np.nan]),
+                                  np.array([fab["ready"] if fab else np.inf]),
+                                  np.array([fab["travel_hours"] if fab else 0.0]), np.array([aware]),
+                                  np.array([fab is not None]))
         u = utilities(alts, np.array([self.income]), np.array([self.skill]), model.median_income,
                       model.config.choice)[0]
         noise = model.keyed.gumbel(CHOICE_NOISE, self.row, p, k, np.arange(3))
-        return int(np.argmax(u + noise))
+        return int(np.argmax(u + noise)), design, offer, fab
 
     # ---- adoption (daily, synchronous: decide for everyone, then advance)
     def share_of_ties(self, stages: tuple[int, ...]) -> float:
@@ -102,13 +160,26 @@ class ReferenceCitizen(mesa.Agent):
             return 0.0
         return sum(1 for t in self.ties if t.stage in stages) / len(self.ties)
 
-    def decide_awareness(self, key: int, population_share: float | None) -> None:
-        """Whether an unaware citizen becomes aware today (Bass hazard from its ties)."""
+    def pull(self, now: float) -> float:
+        """This citizen's pull on its ties: experience if it used DM (see ``adoption.user_weights``)."""
+        return float(adoption.user_weights(np.array([self.stage]), np.array([self.experience]),
+                                           np.array([self.last_use_min]), now, self.model.config.adoption)[0])
+
+    def imitation_share(self, now: float) -> float:
+        """``A_i``: the share of aware ties (Bass) or the experience-weighted share of ties who used DM."""
+        if self.model.config.adoption.imitation == "aware":
+            return self.share_of_ties((AWARE, PROSUMER, MAKER))
+        if not self.ties:
+            return 0.0
+        return sum(t.pull(now) for t in self.ties) / len(self.ties)
+
+    def decide_awareness(self, key: int, now: float, population_share: float | None) -> None:
+        """Whether an unaware citizen becomes aware today (Bass-type hazard)."""
         self._decision = False
         if self.stage != UNAWARE:
             return
         cfg = self.model.config.adoption
-        share = population_share if population_share is not None else self.share_of_ties((AWARE, PROSUMER, MAKER))
+        share = population_share if population_share is not None else self.imitation_share(now)
         prob = adoption.awareness_probability(cfg.bass_p, cfg.bass_q, np.array([share]), adoption.DT_YEARS)[0]
         self._decision = bool(self.model.keyed.uniform(AWARENESS, self.row, key)[0] < prob)
 
@@ -130,13 +201,19 @@ class ReferenceCitizen(mesa.Agent):
             return True
         return False
 
-    def decide_machine(self, key: int) -> None:
-        """Whether a prosumer buys a machine today (maker hazard with imitation of maker ties)."""
+    def decide_machine(self, key: int, order_xy: tuple, maker_xy: tuple) -> None:
+        """Whether a prosumer buys a machine today: weighs it up, and buys if it pays back locally."""
         self._decision = False
         if self.stage != PROSUMER:
             return
         model = self.model
-        prob = adoption.purchase_probability(np.array([self.income]), np.array([self.eligible]),
-                                             np.array([self.share_of_ties((MAKER,))]), model.config,
-                                             model.median_income)[0]
-        self._decision = bool(model.keyed.uniform(MACHINE_PURCHASE, self.row, key)[0] < prob)
+        if not adoption.purchase_considered(model.keyed, np.array([self.row]), key, model.config.adoption)[0]:
+            return
+        self._decision = bool(adoption.purchase_decisions(np.array([self.x_m]), np.array([self.y_m]),
+                                                          np.array([self.income]), np.array([self.eligible]),
+                                                          order_xy, maker_xy, model.config)[0])
+
+    def record_use(self, satisfaction_: float, now: float) -> None:
+        """This citizen finished a DM order with ``satisfaction_``."""
+        self.experience = adoption.updated_experience(self.experience, satisfaction_, self.model.config.adoption)
+        self.last_use_min = now

@@ -1,19 +1,23 @@
-"""The event handlers every model of the city shares: jobs queued, started, finished and delivered.
+"""The event handlers every model of the city shares: jobs released, started, retried, finished and delivered.
 
-:class:`EventHandling` is a mixin for a model with ``events`` (an
-:class:`~citymodel.events.EventQueue`), ``now``, ``orders``, ``facilities`` and
-``production``; the model supplies what differs between orchestrations —
-``_on_platform_accept`` (matching), ``_deliver_platform`` and
-``_finish_self_fabrication`` (routing the trips) — and inherits the rest.
+:class:`EventHandling` is a mixin for a model with ``config``, ``keyed``,
+``events`` (an :class:`~citymodel.events.EventQueue`), ``now``, ``orders``,
+``facilities`` and ``production``. The model supplies what differs between
+orchestrations — ``_on_platform_accept``, ``_deliver_platform`` and
+``_finish_self_fabrication`` (routing the trips), ``_skill_of`` and
+``_record_use`` (where a citizen's state lives) — and inherits the rest.
 """
 
 from __future__ import annotations
 
-from citymodel.events import DELIVER, JOB_DONE, PLATFORM_ACCEPT, POOL_OPEN, SELF_FAB_ARRIVE
+from citymodel.adoption import satisfaction
+from citymodel.events import DELIVER, JOB_DONE, JOB_RELEASE, PLATFORM_ACCEPT, POOL_OPEN, SELF_FAB_ARRIVE
+from citymodel.fabrication import attempt_fails, failure_probability
 from citymodel.vocabulary import PLATFORM
 
 _HANDLERS = {PLATFORM_ACCEPT: "_on_platform_accept", SELF_FAB_ARRIVE: "_on_self_fab_arrive",
-             JOB_DONE: "_on_job_done", DELIVER: "_on_deliver", POOL_OPEN: "_on_pool_open"}
+             JOB_DONE: "_on_job_done", DELIVER: "_on_deliver", POOL_OPEN: "_on_pool_open",
+             JOB_RELEASE: "_on_job_release"}
 
 
 class EventHandling:
@@ -40,6 +44,10 @@ class EventHandling:
     def _on_self_fab_arrive(self, order_id: int) -> None:
         self._submit_job(order_id, platform=False)
 
+    def _on_job_release(self, order_id: int) -> None:
+        """A platform job's booking lead is over: it joins the facility's queue."""
+        self._submit_job(order_id, platform=True)
+
     def _on_pool_open(self, payload: tuple[int, str]) -> None:
         self.production.wake(self.facilities[payload[0]], payload[1], self.now)
 
@@ -48,12 +56,34 @@ class EventHandling:
         facility = self.facilities[facility_id]
         batch = self.production.finish(facility, machine, batch_id, self.now)
         for order_id in batch.order_ids:
-            self.orders.set_completed(order_id, self.now)
             if self.orders.channel_of(order_id) == PLATFORM:
+                self.orders.set_completed(order_id, self.now)
+                facility.open_orders -= 1
                 self._deliver_platform(order_id, facility)
             else:
-                self._finish_self_fabrication(order_id, facility)
+                self._attempt_done(order_id, facility)
         self.production.start(facility, machine, self.now)
 
+    def _attempt_done(self, order_id: int, workshop) -> None:
+        """A self-fabrication attempt ended: it failed (and is tried again, or given up) or the item is made."""
+        citizen = self.orders.citizen_of(order_id)
+        attempt = self.orders.attempts_of(order_id)
+        fab = self.config.fabrication
+        p_fail = float(failure_probability(self._skill_of(citizen), fab))
+        if attempt_fails(self.keyed, order_id, attempt, p_fail):
+            if attempt < fab.max_attempts:
+                self._submit_job(order_id, platform=False)
+            else:
+                self._finish_self_fabrication(order_id, workshop, success=False)
+            return
+        self.orders.set_completed(order_id, self.now)
+        self._finish_self_fabrication(order_id, workshop, success=True)
+
     def _on_deliver(self, order_id: int) -> None:
-        self.orders.set_delivered(order_id, self.now)
+        """The goods reach the citizen; a DM order leaves its mark on the citizen's experience."""
+        orders = self.orders
+        orders.set_delivered(order_id, self.now)
+        s = satisfaction(self.now, orders.quoted_ready_of(order_id), orders.price_of(order_id),
+                         orders.quoted_price_of(order_id), max(orders.attempts_of(order_id) - 1, 0),
+                         self.config.adoption)
+        self._record_use(orders.citizen_of(order_id), s, self.now)

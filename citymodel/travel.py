@@ -19,19 +19,7 @@ import numpy as np
 from citymodel.population import Population
 from citymodel.vocabulary import GRAPH_OF_MODE
 
-__all__ = ["GRAPH_OF_MODE", "ImportLastMile", "TravelTables", "workshop_visit"]
-
-
-def workshop_visit(calendar, created_min: float, walk_s: float) -> tuple[float, float]:
-    """When a citizen going to make something leaves home and arrives at the workshop (minutes).
-
-    They leave at once (``created_min``) if the workshop is open when they arrive; otherwise they
-    time the walk to arrive when it opens. Returns (departure, arrival).
-    """
-    arrive = created_min + walk_s / 60.0
-    if not calendar.is_open(arrive):
-        arrive = calendar.next_open(arrive)
-    return arrive - walk_s / 60.0, arrive
+__all__ = ["GRAPH_OF_MODE", "ImportLastMile", "TravelTables"]
 
 
 class ImportLastMile:
@@ -171,6 +159,11 @@ class TravelTables:
         """Delivery time (s) from the origins of table ``rows`` to the citizen's home (one gather)."""
         self._fill_delivery_rows()
         return self._d_time_by_home[self.home_delivery_idx[citizen]].take(rows)
+
+    def delivery_times_many(self, rows: np.ndarray, citizens: np.ndarray) -> np.ndarray:
+        """Delivery times (s) [citizens, rows] from the origins of table ``rows`` to each citizen's home."""
+        self._fill_delivery_rows()
+        return self._d_time_by_home[np.ix_(self.home_delivery_idx[citizens], rows)]
 
     def nearest_walk(self, workshops: list, machine: str | None) -> tuple[np.ndarray, np.ndarray]:
         """For every citizen: index (into ``workshops``) of the fastest-to-walk-to workshop with ``machine``

@@ -11,22 +11,30 @@ import scipy.sparse as sp
 from scipy import stats
 
 from citymodel.accounts import Accounts, machine_purchase, platform_split, self_fabrication_bill
-from citymodel.adoption import Adoption, can_train, tie_share
+from citymodel.adoption import (
+    Adoption,
+    can_train,
+    purchase_decisions,
+    satisfaction,
+    tie_share,
+    user_weights,
+    weighted_tie_share,
+)
 from citymodel.calendar import WeeklyCalendar
-from citymodel.choice import ProductTable, probabilities, quote_alternatives, utilities
+from citymodel.choice import ProductTable, probabilities, quote_alternatives, self_fabrication_quote, utilities
 from citymodel.config import Config
 from citymodel.errors import ConfigError
 from citymodel.events import JOB_DONE, POOL_OPEN, EventQueue
+from citymodel.fabrication import attempt_fails, expected_attempts, failure_probability
 from citymodel.keyed_random import KeyedRandom
 from citymodel.maps import load_city
 from citymodel.needs import NeedClocks, next_arrival
 from citymodel.observation import TIMESERIES_COLUMNS, Observation, timeseries_datacollector
 from citymodel.orderbook import OrderBook
 from citymodel.params import config_from_params, nested
-from citymodel.platform import PlatformPools, expected_finish, match_scores, platform_price
+from citymodel.platform import PlatformPools, expected_finish, platform_price, select_offers
 from citymodel.production import MachinePool, Production
-from citymodel.travel import workshop_visit
-from citymodel.vocabulary import AWARE, IMPORT, MAKER, PLATFORM, SELF_FABRICATION, UNAWARE
+from citymodel.vocabulary import AWARE, IMPORT, MAKER, PROSUMER, UNAWARE
 
 MON_9 = 9 * 60.0  # day 0 is a Monday
 
@@ -71,41 +79,32 @@ def cfg() -> Config:
 
 
 def _quote(cfg, **over):
-    """The quote of one household need (product 0) with a platform fee of £5/h and a workshop 10 min away."""
+    """One household need (product 0) at t = 600 min with a platform offer of £30 ready two days later, and a
+    self-fabrication quote of £8 ready in 6 h with 3 h of walking and attending."""
     products = ProductTable.from_config(cfg)
-    args = dict(product=np.array([0]), platform_fee=np.full(len(products.names), 5.0),
-                platform_backlog_days=np.zeros(len(products.names)), aware=np.array([True]),
-                skill=np.array([0.9]), workshop_fee=np.array([3.0]), walk_s=np.array([600.0]),
-                reach=np.array([True]), eligible=np.array([False]))
+    args = dict(product=np.array([0]), when=np.array([600.0]), platform_price=np.array([30.0]),
+                platform_ready=np.array([600.0 + 2 * 1440]), self_price=np.array([8.0]),
+                self_ready=np.array([600.0 + 360]), self_travel_hours=np.array([3.0]), aware=np.array([True]),
+                self_possible=np.array([True]))
     args.update(over)
-    return products, quote_alternatives(products, config=cfg, **args)
+    return products, quote_alternatives(products, **args)
 
 
-def test_quote_prices_are_the_billing_rules(cfg):
+def test_the_alternatives_carry_the_quotes(cfg):
     products, alts = _quote(cfg)
-    hours, material = products.machine_hours[0], products.material_cost[0]
-    assert alts.price[0, IMPORT] == products.import_price[0]
-    assert alts.price[0, PLATFORM] == pytest.approx(platform_price(5.0, hours, material, cfg.platform))
-    assert alts.price[0, SELF_FABRICATION] == pytest.approx(3.0 * hours + material)
-    assert alts.travel_hours[0, SELF_FABRICATION] == pytest.approx(2 * 600 / 3600)
+    assert alts.price[0].tolist() == [products.import_price[0], 30.0, 8.0]
+    assert alts.days[0].tolist() == [products.import_lead_days[0], 2.0, 0.25]
+    assert alts.travel_hours[0].tolist() == [0.0, 0.0, 3.0]
     assert alts.available.all()
 
 
-def test_a_waiver_lowers_the_quote_of_eligible_citizens_only(cfg):
-    cfg.policy.fee_waiver_share = 1.0
-    products, eligible = _quote(cfg, eligible=np.array([True]))
-    _, not_eligible = _quote(cfg, eligible=np.array([False]))
-    assert eligible.price[0, SELF_FABRICATION] == pytest.approx(products.material_cost[0])
-    assert not_eligible.price[0, SELF_FABRICATION] > eligible.price[0, SELF_FABRICATION]
-
-
-def test_unaware_unskilled_or_far_citizens_cannot_choose_local_channels(cfg):
+def test_unaware_citizens_or_missing_offers_leave_only_the_import(cfg):
     _, unaware = _quote(cfg, aware=np.array([False]))
     assert unaware.available[0].tolist() == [True, False, False]
-    _, unskilled = _quote(cfg, skill=np.array([0.1]))
-    assert unskilled.available[0].tolist() == [True, True, False]
-    _, far = _quote(cfg, reach=np.array([False]), walk_s=np.array([np.inf]), workshop_fee=np.array([np.nan]))
-    assert far.available[0].tolist() == [True, True, False]
+    _, no_offer = _quote(cfg, platform_ready=np.array([np.inf]), platform_price=np.array([np.nan]))
+    assert no_offer.available[0].tolist() == [True, False, True]
+    _, cannot = _quote(cfg, self_possible=np.array([False]))
+    assert cannot.available[0].tolist() == [True, True, False]
     u = utilities(unaware, np.array([34500.0]), np.array([0.5]), 34500.0, cfg.choice)
     assert np.isneginf(u[0, 1:]).all()
     np.testing.assert_allclose(probabilities(u)[0], [1.0, 0.0, 0.0])
@@ -114,26 +113,49 @@ def test_unaware_unskilled_or_far_citizens_cannot_choose_local_channels(cfg):
 def test_a_dearer_import_is_chosen_less_often(cfg):
     _, alts = _quote(cfg)
     u = utilities(alts, np.array([20000.0]), np.array([0.9]), 34500.0, cfg.choice)
-    dearer = alts.price.copy()
-    dearer[0, IMPORT] += 20.0
-    alts.price = dearer
+    alts.price[0, IMPORT] += 20.0
     u2 = utilities(alts, np.array([20000.0]), np.array([0.9]), 34500.0, cfg.choice)
     assert probabilities(u2)[0, IMPORT] < probabilities(u)[0, IMPORT]
     np.testing.assert_allclose(probabilities(u2).sum(axis=1), 1.0)
 
 
+def test_the_self_fabrication_quote_plans_the_visit_behind_the_queue(cfg):
+    library = WeeklyCalendar([["mon-fri", 10, 19]])
+    when = np.array([9 * 60.0, 9 * 60.0])  # Monday 09:00
+    quote = self_fabrication_quote(library, when, np.array([600.0, 600.0]), np.array([0.0, 120.0]),
+                                   np.array([1.0, 1.0]), np.array([2.0, 2.0]), np.array([3.0, 3.0]),
+                                   np.array([1.0, 1.0]), np.array([False, False]), cfg)
+    attempts = 1 / (1 - 0.15) * (1 - 0.15**3)  # full skill: 15 % failure, 3 attempts at most
+    np.testing.assert_allclose(quote["arrive"], [600.0, 720.0], err_msg="opening; behind 2 h of queue")
+    np.testing.assert_allclose(quote["depart"], quote["arrive"] - 10.0)
+    np.testing.assert_allclose(quote["ready"], quote["arrive"] + attempts * 60 + 10.0)
+    np.testing.assert_allclose(quote["price"], attempts * (3.0 + 2.0))
+    np.testing.assert_allclose(quote["travel_hours"], 2 * 600 / 3600 + 0.5 * attempts)
+
+
+# ----------------------------------------------------------------------------- fabrication
+def test_novices_fail_41_percent_and_experts_15(cfg):
+    p = failure_probability(np.array([0.25, 1.0]), cfg.fabrication)
+    np.testing.assert_allclose(p, [0.4125, 0.15])
+    np.testing.assert_allclose(expected_attempts(np.array([0.0, 0.5, 1.0]), 3), [1.0, 1.75, 3.0])
+    draws = [attempt_fails(KeyedRandom(2), order, 1, 0.4125) for order in range(4000)]
+    assert abs(np.mean(draws) - 0.4125) < 4 * np.sqrt(0.4125 * 0.5875 / 4000)
+
+
 # ----------------------------------------------------------------------------- platform
-def test_match_scores_follow_each_rule():
-    delivery = np.array([600.0, 300.0, np.inf, 900.0])
-    fee = np.array([10.0, 30.0, 1.0, 5.0])
-    finish = np.array([500.0, 900.0, 10.0, 100.0])
-    assert np.argmin(match_scores("nearest", delivery, fee, 2.0, None)) == 1
-    assert np.argmin(match_scores("cheapest", delivery, fee, 2.0, None)) == 3
-    assert np.argmin(match_scores("earliest", delivery, fee, 2.0, finish)) == 3
-    assert np.isinf(match_scores("cheapest", delivery, fee, 2.0, None)[2]), "unreachable never wins"
+def test_select_offers_follows_each_rule():
+    delivery = np.array([[600.0, 300.0, np.inf, 900.0]])
+    price = np.array([[40.0, 60.0, 1.0, 30.0]])
+    ready = np.array([[5000.0, 9000.0, 10.0, 4000.0]])
+    available = np.array([[True, True, True, True]])
+    assert select_offers("nearest", 1, delivery, price, ready, available)[0] == 1
+    assert select_offers("cheapest", 1, delivery, price, ready, available)[0] == 3
+    assert select_offers("earliest", 1, delivery, price, ready, available)[0] == 3
+    assert select_offers("cheapest", 2, delivery, price, ready, available)[0] == 0, "only the 2 nearest quote"
+    assert select_offers("earliest", 1, delivery, price, ready, ~available)[0] == -1
 
 
-def test_pool_finish_times_equal_the_expected_finish_of_each_pool():
+def test_pool_ready_times_equal_the_expected_finish_of_each_pool():
     library = WeeklyCalendar([["mon-fri", 10, 19]])
     mall = WeeklyCalendar([["daily", 10, 20]])
     pools = PlatformPools()
@@ -146,12 +168,14 @@ def test_pool_finish_times_equal_the_expected_finish_of_each_pool():
         pool = MachinePool("3d_printer", 1, [library, mall][cal])
         pool.queued_work_min = backlog
         pools.add(pool, Facility(fid, 3.0), fid, cal)
-    now = 3 * 1440.0 + 20 * 60  # Thursday 20:00, both closed
-    finish = pools.finish_times([library, mall], now, 120.0)
-    expected = [expected_finish([library, mall][c], now, b, 120.0) for c, b in [(0, 0.0), (1, 90.0), (0, 300.0),
-                                                                                (1, 0.0)]]
-    np.testing.assert_array_equal(finish, expected)
-    assert finish[0] == 4 * 1440.0 + 12 * 60, "Friday 10:00 + 2 h"
+    release = np.array([3 * 1440.0 + 20 * 60, 10.0])  # Thursday 20:00 (both closed), Monday 00:10
+    pools.refresh(release[0])
+    ready = pools.ready_times([library, mall], release, np.array([120.0, 60.0]), 1440.0, np.full((2, 4), 600.0))
+    for row in range(2):
+        expected = [expected_finish([library, mall][c], release[row], b, [120.0, 60.0][row]) + 1440.0 + 10.0
+                    for c, b in [(0, 0.0), (1, 90.0), (0, 300.0), (1, 0.0)]]
+        np.testing.assert_array_equal(ready[row], expected)
+    assert ready[0, 0] == 4 * 1440.0 + 12 * 60 + 1450.0, "Friday 10:00 + 2 h, a day's dispatch, 10 min delivery"
 
 
 # ----------------------------------------------------------------------------- production
@@ -212,13 +236,6 @@ def test_a_batch_pool_takes_queued_jobs_together_with_one_setup():
 
 
 # ----------------------------------------------------------------------------- travel
-def test_workshop_visit_is_timed_to_the_opening():
-    library = WeeklyCalendar([["mon-fri", 10, 19]])
-    assert workshop_visit(library, MON_9 + 90, 600.0) == (MON_9 + 90, MON_9 + 100)
-    depart, arrive = workshop_visit(library, 8 * 60.0, 600.0)
-    assert arrive == 600.0 and depart == 590.0
-
-
 def test_import_legs_pickle_and_equal_the_router():
     from citymodel.population import build_population
     from citymodel.siting import centre_of, home_candidates, import_depot
@@ -258,12 +275,13 @@ def test_platform_price_split_adds_up(cfg):
 
 def test_machine_grants_never_exceed_the_price(cfg):
     cfg.policy.machine_grant = 5000.0
-    assert machine_purchase(True, cfg) == (0.0, cfg.adoption.machine_cost)
-    assert machine_purchase(False, cfg) == (cfg.adoption.machine_cost, 0.0)
+    price = cfg.facilities.machine_prices["3d_printer"]
+    assert machine_purchase(True, cfg) == (0.0, price)
+    assert machine_purchase(False, cfg) == (price, 0.0)
     accounts = Accounts(cfg)
     accounts.machine(0.0, 7, True)
     ledger = accounts.ledger.to_frame()
-    assert ledger["amount"].sum() == cfg.adoption.machine_cost
+    assert ledger["amount"].sum() == price
     assert set(ledger["payer"]) == {"citizen:7", "public_budget"}
 
 
@@ -275,6 +293,8 @@ class _Population:
         self.skill = rng.uniform(0, 1, n)
         self.income = rng.lognormal(10.4, 0.6, n)
         self.income_quintile = (np.argsort(np.argsort(self.income)) * 5 // n + 1).astype(np.int8)
+        self.x_m = rng.uniform(-2000, 2000, n)
+        self.y_m = rng.uniform(-2000, 2000, n)
         self.ties = ties
 
     def __len__(self):
@@ -287,6 +307,9 @@ def _random_ties(n, rng):
     a.setdiag(0)
     a.eliminate_zeros()
     return a
+
+
+NOWHERE = (np.empty(0), np.empty(0))
 
 
 def test_incremental_tie_counts_equal_the_sparse_product():
@@ -306,14 +329,51 @@ def test_awareness_follows_p_and_q():
     pop = _Population(500, _random_ties(500, rng), rng)
     quiet = Adoption(cfg, pop, KeyedRandom(1), np.full(500, np.inf), 34500.0)
     quiet.recount()
-    quiet.daily(0.0)
+    quiet.daily(0.0, NOWHERE, NOWHERE)
     assert (pop.stage == UNAWARE).all(), "p = q = 0: nobody becomes aware"
     cfg.adoption.bass_p = 1e6
     loud = Adoption(cfg, pop, KeyedRandom(1), np.full(500, np.inf), 34500.0)
     loud.recount()
-    loud.daily(1440.0)
+    loud.daily(1440.0, NOWHERE, NOWHERE)
     assert (pop.stage == AWARE).all() and np.all(pop.stage_day[:, AWARE] == 1.0)
     assert loud.stage_counts[AWARE] == 500
+
+
+def test_imitation_weighs_users_by_their_experience(cfg):
+    stage = np.array([AWARE, PROSUMER, AWARE, AWARE, MAKER])
+    experience = np.array([np.nan, 0.5, 0.8, 0.9, np.nan])
+    last_use = np.array([np.nan, 100.0, 0.0, -400 * 1440.0, np.nan])
+    weight = user_weights(stage, experience, last_use, 1440.0, cfg.adoption)
+    np.testing.assert_allclose(weight, [0.0, 0.5, 0.8, 0.0, 1.0], err_msg="no use; prosumer; recent customer; "
+                               "customer more than a year ago; maker without a record")
+    ties = sp.csr_matrix(np.array([[0, 1, 1, 1, 1], [1, 0, 0, 0, 0], [1, 0, 0, 0, 0], [1, 0, 0, 0, 0],
+                                   [1, 0, 0, 0, 0]], dtype=np.float32))
+    share = weighted_tie_share(ties, weight, np.asarray(ties.sum(axis=1)).ravel())
+    np.testing.assert_allclose(share, [(0.5 + 0.8 + 0.0 + 1.0) / 4, 0, 0, 0, 0])
+
+
+def test_satisfaction_falls_with_lateness_price_and_failures(cfg):
+    assert satisfaction(1000.0, 1000.0, 20.0, 20.0, 0, cfg.adoption) == 1.0
+    assert satisfaction(1000.0, 2000.0, 20.0, 20.0, 0, cfg.adoption) == 1.0, "early is not better than on time"
+    week_late = satisfaction(1000.0 + 7 * 1440, 1000.0, 20.0, 20.0, 0, cfg.adoption)
+    assert week_late == pytest.approx(np.exp(-1.0))
+    assert satisfaction(1000.0, 1000.0, 40.0, 20.0, 0, cfg.adoption) == pytest.approx(0.5)
+    assert satisfaction(1000.0, 1000.0, 20.0, 20.0, 2, cfg.adoption) == pytest.approx(0.7**2)
+
+
+def test_a_machine_is_bought_only_where_local_demand_pays_it_back(cfg):
+    here = (np.array([0.0]), np.array([0.0]))
+    busy_street = (np.zeros(60), np.full(60, 100.0))  # 60 orders in 90 days next door
+    far_away = (np.full(60, 5000.0), np.zeros(60))
+    income = np.array([40000.0])
+    assert purchase_decisions(*here, income, np.array([False]), busy_street, NOWHERE, cfg)[0]
+    assert not purchase_decisions(*here, income, np.array([False]), far_away, NOWHERE, cfg)[0]
+    crowded = (np.zeros(20), np.zeros(20))
+    assert not purchase_decisions(*here, income, np.array([False]), busy_street, crowded, cfg)[0], "competition"
+    assert not purchase_decisions(*here, np.array([5000.0]), np.array([False]), busy_street, NOWHERE, cfg)[0], \
+        "unaffordable on a low income"
+    cfg.policy.machine_grant = 600.0
+    assert purchase_decisions(*here, np.array([5000.0]), np.array([True]), busy_street, NOWHERE, cfg)[0], "grant"
 
 
 def test_only_aware_unskilled_citizens_near_a_workshop_train(cfg):

@@ -30,14 +30,19 @@ ATOL = 1e-9
 
 CASES = {
     # name: (citizens, days, seed, overrides)
-    "default": (1500, 10.0, 11, []),
-    "makers_and_policy": (2000, 21.0, 3, ["adoption.maker_rate=4.0", "policy.fee_waiver_share=0.5",
-                                         "policy.material_subsidy_share=0.3", "policy.targeted_quintiles=[1, 2]",
-                                         "policy.machine_grant=200.0", "policy.extra_printers_per_workshop=1"]),
+    "default": (1500, 10.0, 11, ["adoption.initial_aware_share=0.5"]),
+    "makers_and_policy": (2000, 21.0, 3, [
+        "adoption.initial_aware_share=0.6", "population.skill_mean=0.6", "adoption.maker_rate=20.0",
+        "adoption.payback_threshold_years=50.0", "adoption.max_income_share=1.0", "adoption.exit_window_days=5.0",
+        "policy.fee_waiver_share=0.5", "policy.material_subsidy_share=0.3", "policy.targeted_quintiles=[1, 2]",
+        "policy.machine_grant=200.0", "policy.extra_printers_per_workshop=1", "fabrication.max_attempts=4",
+        "needs.products.textiles.needs_per_citizen_year=6.0", "facilities.kinds.shopping_centre.machines.knitting=0",
+        "facilities.kinds.community_centre.machines.knitting=0", "facilities.kinds.makerspace.machines.knitting=0"]),
     "nearest_by_van": (1200, 10.0, 5, ["platform.matching=nearest", "platform.delivery_mode=van",
-                                       "adoption.initial_aware_share=0.4"]),
+                                       "adoption.initial_aware_share=0.5", "population.skill_mean=0.5"]),
     "cheapest_well_mixed": (1200, 10.0, 8, ["platform.matching=cheapest", "adoption.well_mixed=true",
-                                            "adoption.bass_p=2.0"]),
+                                            "adoption.imitation=aware", "adoption.bass_p=2.0",
+                                            "population.skill_mean=0.6"]),
 }
 
 
@@ -90,6 +95,19 @@ def test_all_channels_are_compared(pair):
     name, fast, _ = pair
     channels = set(fast.orders.to_frame(fast.now)["channel"])
     assert channels == {"import", "platform", "self_fabrication"}, f"{name}: only {channels}"
+
+
+def test_the_mechanisms_are_exercised():
+    """Across the cases: reprints after failed prints, batches of more than one, makers who enter and leave."""
+    city = load_city("default")
+    cfg = _config(*CASES["makers_and_policy"])
+    model = CityModel(cfg, city)
+    model.run()
+    orders = model.orders.to_frame(model.now)
+    assert (orders["attempts"] > 1).any(), "no reprint"
+    assert (orders["batch_size"] > 1).any(), "no batch of more than one order"
+    ledger = model.ledger.to_frame()
+    assert (ledger["kind"] == "machine").any() and (ledger["kind"] == "resale").any(), "no maker entered and left"
 
 
 def test_trips_are_identical(pair):
