@@ -223,24 +223,29 @@ def test_position_along_a_path():
 
 def test_trips_are_drawn_along_their_routed_path(settings):
     session = Session(settings)
-    session.apply({"citizens": 2000})
-    for _ in range(48):
+    session.apply({"citizens": 3000})
+    while len(session.model.trips) == 0 and session.model.now < 3 * 1440:
         session.step(1)
-        if session.run.frames[-1]["trips"]:
-            break
-    trips = session.run.frames[-1]["trips"]
-    assert trips, "no trip under way in two simulated days"
     frame = session.model.trips.to_frame()
-    first = trips[0]
-    path = np.array(first[3:]).reshape(-1, 2)
-    assert len(path) >= 2
-    ends = []
-    for row in frame.itertuples():
-        nodes = session.run.overlay.nodes["bike" if row.mode == "cargo_bike" else row.mode]
-        ends.append((nodes.xy_of([row.origin_node])[0], nodes.xy_of([row.destination_node])[0]))
-    assert any(np.allclose(path[0], o, atol=0.06) and np.allclose(path[-1], d, atol=0.06) for o, d in ends)
+    assert len(frame), "no trip in the first simulated days"
+    trip = frame.iloc[0]
+    middle = (trip.departure_min + trip.arrival_min) / 2
+    drawn = [t for t in session.run.overlay.trips(now=middle)
+             if t[0] == ("self_fabrication", "return_home", "delivery").index(trip.purpose)]
+    assert drawn, "a trip under way is not drawn"
+    nodes = session.run.overlay.nodes["bike" if trip["mode"] == "cargo_bike" else trip["mode"]]
+    route = nodes.xy_of(session.city.router(trip["mode"]).path(int(trip.origin_node), int(trip.destination_node)))
+    first = next(t for t in drawn if len(t[3:]) == route.size and np.allclose(np.reshape(t[3:], (-1, 2)), route,
+                                                                             atol=0.06))
+    path = np.reshape(first[3:], (-1, 2))
     head = np.array(first[1:3])
-    assert np.min(np.hypot(*(path - head).T)) < 20  # the traveller is on (or next to a vertex of) the path
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
+    k = min(int(np.searchsorted(along, along[-1] / 2, side="right")) - 1, len(path) - 2)
+    a, b = path[k], path[k + 1]
+    off = abs((b[0] - a[0]) * (head[1] - a[1]) - (b[1] - a[1]) * (head[0] - a[0])) / max(np.hypot(*(b - a)), 1e-9)
+    assert off < 0.2  # half-way in time is half-way along the routed path, on its segment
+    later = session.run.overlay.trips(now=trip.arrival_min + 61)
+    assert all(t[3:] != first[3:] for t in later)  # gone an hour after arrival
 
 
 # ---------------------------------------------------------------------------- exports

@@ -163,9 +163,13 @@ class MapOverlay:
                         round(running / machines, 2) if machines else 0.0])
         return out
 
-    def trips(self) -> list[list[float]]:
-        """Trips under way in the last simulated hour, each as purpose, head position and path."""
-        now = self.model.now
+    def trips(self, now: float | None = None) -> list[list[float]]:
+        """Trips under way in the simulated hour before ``now`` (minutes; default the model's time).
+
+        Each is ``[purpose index, head x, head y, path x0, y0, ...]``: the routed path and
+        where the traveller is at ``now`` (at the destination once arrived).
+        """
+        now = self.model.now if now is None else now
         frame = self.model.trips.to_frame()
         if frame.empty:
             return []
