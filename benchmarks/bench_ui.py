@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STOCK_TOOL = ROOT.parent / "shared" / "tools" / "stock_solaraviz_drawing.py"
+STOCK_TOOL = ROOT.parent / "shared" / "tools" / "stock_solaraviz_drawing.py"  # shared/ beside the checkout
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]
@@ -48,19 +48,28 @@ def _stats(values_ms: list[float]) -> str:
     return f"median {statistics.median(ordered):.1f} ms, p90 {p90:.1f} ms, max {ordered[-1]:.1f} ms"
 
 
-def server_side(config_file: Path, steps: int) -> tuple[list[float], int, int]:
-    """Session.step(1) + overlay JSON per step (ms); citizens; facilities."""
+def server_side(config_file: Path, steps: int) -> tuple[list[float], int, int, tuple, tuple]:
+    """Session.step(1) + overlay JSON per step (ms); citizens; facilities; a library's and a far home's pixels."""
+    import numpy as np
+
     from citymodel.ui.app_settings import AppSettings
     from citymodel.ui.session import Session
 
     session = Session(AppSettings(map_source="default", config_file=str(config_file)))
+    frame = session.run.frames[-1]["facilities"]
+    library = next(f for f in session.model.facilities if f.kind == "library")
+    public = np.array([xy[:2] for xy, f in zip(frame, session.model.facilities, strict=True)
+                       if f.kind not in ("maker", "textile_mill")])
+    homes = session.run.overlay.homes.xy
+    far = homes[int(np.argmax([np.min(np.hypot(*(public - xy).T)) for xy in homes]))]
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         session.step(1)
         json.dumps(session.run.frames[-1])
         times.append((time.perf_counter() - start) * 1000.0)
-    return times, len(session.model.population), len(session.model.facilities)
+    return (times, len(session.model.population), len(session.model.facilities), tuple(frame[library.facility_id][:2]),
+            (float(far[0]), float(far[1])))
 
 
 WATCH_JS = """() => {
@@ -80,7 +89,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def browser_side(config_file: Path, steps: int, screenshot: Path | None) -> tuple[list[float], list[float]]:
+def browser_side(config_file: Path, steps: int, screenshot: Path | None, facility_xy: tuple, site_xy: tuple
+                 ) -> tuple[list[float], list[float]]:
     """Click-to-redrawn times and canvas draw times (ms) in headless Chromium."""
     from playwright.sync_api import sync_playwright
 
@@ -112,7 +122,7 @@ def browser_side(config_file: Path, steps: int, screenshot: Path | None) -> tupl
                 clicks.append(page.evaluate(f"() => window.cmDrawn['{hour}'] - window.cmClicked"))
                 draws.append(float(page.eval_on_selector("canvas.cm-map", "c => c.dataset.drawMs")))
             if screenshot is not None:
-                take_screenshot(page, steps, screenshot)
+                take_screenshot(page, screenshot, facility_xy, site_xy)
             browser.close()
         return clicks, draws
     finally:
@@ -120,30 +130,33 @@ def browser_side(config_file: Path, steps: int, screenshot: Path | None) -> tupl
         server.wait(timeout=30)
 
 
-def take_screenshot(page, hour: int, path: Path) -> None:
-    """Play a simulated day, place a what-if workshop, click it, and save the page."""
-    page.click(".cm-play")
-    page.wait_for_function(f"() => Number(document.querySelector('canvas.cm-map').dataset.drawnHour) >= {hour + 30}")
-    page.click(".cm-play")
+def take_screenshot(page, path: Path, facility_xy: tuple[float, float], site_xy: tuple[float, float]) -> None:
+    """Place a what-if workshop far from the others, play a simulated day and a half, click a facility, save."""
+    def click(xy: tuple[float, float]) -> None:  # messages above the map move it: measure it each time
+        box = page.locator("canvas.cm-map").bounding_box()
+        scale = box["width"] / page.eval_on_selector("canvas.cm-map", "c => c.width")
+        page.mouse.click(box["x"] + xy[0] * scale, box["y"] + xy[1] * scale)
+
     page.click(".cm-whatif .v-input--selection-controls__input")
-    box = page.locator("canvas.cm-map").bounding_box()
-    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.3 * box["height"])
-    page.wait_for_function("() => /Workshop placed/.test(document.body.innerText)")
+    click(site_xy)
+    page.wait_for_selector(".cm-notice, .cm-refused")
     page.click(".cm-whatif .v-input--selection-controls__input")
     page.click(".cm-play")
-    page.wait_for_function("() => Number(document.querySelector('canvas.cm-map').dataset.drawnHour) >= 40")
+    page.wait_for_function("() => Number(document.querySelector('canvas.cm-map').dataset.drawnHour) >= 36")
     page.click(".cm-play")
-    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.3 * box["height"])
-    time.sleep(1.5)
+    click(facility_xy)
+    page.wait_for_function("() => document.querySelector('.cm-selection') !== null")
+    time.sleep(1.0)
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
 
 
-def stock_drawing(n_agents: int) -> float | None:
+def stock_drawing(tool: Path, n_agents: int) -> float | None:
     """ms per frame of Mesa's stock network drawing of ``n_agents`` on the default walk graph."""
-    if not STOCK_TOOL.is_file():
+    if not tool.is_file():
+        print(f"stock drawing tool {tool} not found: pass --stock-tool PATH")
         return None
-    out = subprocess.run([sys.executable, str(STOCK_TOOL), "default", str(n_agents)], capture_output=True,
+    out = subprocess.run([sys.executable, str(tool), "default", str(n_agents)], capture_output=True,
                          text=True, check=True).stdout
     return float(re.search(r"drawing (\d+(?:\.\d+)?) ms per frame", out).group(1))
 
@@ -154,13 +167,14 @@ def main() -> None:
     parser.add_argument("--citizens", type=int, help="citizens (default: the configuration's default)")
     parser.add_argument("--steps", type=int, default=30, help="Step clicks timed")
     parser.add_argument("--screenshot", type=Path, help="also save a screenshot of the app here")
+    parser.add_argument("--stock-tool", type=Path, default=STOCK_TOOL, help="shared/tools/stock_solaraviz_drawing.py")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config_file = Path(tmp) / "bench.toml"
         config_file.write_text(f"[run]\ncitizens = {args.citizens}\n" if args.citizens else "", encoding="utf-8")
-        server_ms, citizens, facilities = server_side(config_file, args.steps)
-        clicks, draws = browser_side(config_file, args.steps, args.screenshot)
-    stock = stock_drawing(citizens + facilities)
+        server_ms, citizens, facilities, facility_xy, site_xy = server_side(config_file, args.steps)
+        clicks, draws = browser_side(config_file, args.steps, args.screenshot, facility_xy, site_xy)
+    stock = stock_drawing(args.stock_tool, citizens + facilities)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; command: python benchmarks/bench_ui.py {' '.join(sys.argv[1:])}")
     print(f"default city, {citizens:,} citizens, {facilities} facilities, {args.steps} steps")

@@ -110,7 +110,10 @@ def chart_rows(spec: ChartSpec, samples: Sequence[Sample]) -> list[list[float | 
 
 
 def chart_png(spec: ChartSpec, samples: Sequence[Sample], horizon_h: float, subtitle: str = "") -> bytes:
-    """PNG bytes of a chart over ``samples`` (matplotlib Agg, same series and colours as the browser)."""
+    """PNG bytes of a chart over ``samples`` (matplotlib Agg, same series and colours as the browser).
+
+    The x axis spans the run so far (simulated hours, at most ``horizon_h``).
+    """
     rows = chart_rows(spec, samples)
     fig = Figure(figsize=(7.5, 4.2), dpi=120)
     FigureCanvasAgg(fig)
@@ -120,7 +123,7 @@ def chart_png(spec: ChartSpec, samples: Sequence[Sample], horizon_h: float, subt
         values = [float("nan") if r[j] is None else r[j] * (100.0 if spec.percent else 1.0) for r in rows]
         ax.plot(hours, values, color=series.colour, linestyle="--" if series.dashed else "-", linewidth=1.6,
                 label=series.name)
-    ax.set_xlim(0, max(horizon_h, hours[-1] if hours else 1.0))
+    ax.set_xlim(0, max(min(horizon_h, hours[-1]) if hours else 1.0, 1.0))  # the run so far
     ax.set_ylim(bottom=0)
     ax.set_xlabel("simulated hours")
     ax.set_ylabel(f"{spec.y_label} (%)" if spec.percent else spec.y_label)

@@ -46,7 +46,7 @@ def model_params(params: Mapping[str, Any], base: Config) -> dict[str, Any]:
     sites = params.get(EXTRA_SITES) or []
     if sites:
         if not hasattr(base.facilities, "extra_sites"):
-            msg = "this version of citymodel has no facilities.extra_sites: what-if workshops cannot be added"
+            msg = "what-if workshop refused: this version of citymodel has no facilities.extra_sites"
             raise InputError(msg)
         flat["facilities__extra_sites"] = [check_site(s) for s in sites]
     return flat
