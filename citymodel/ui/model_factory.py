@@ -21,7 +21,8 @@ def model_params(params: Mapping[str, Any], base: Config) -> dict[str, Any]:
     ----------
     params
         Lever values by key (see :data:`citymodel.ui.levers.LEVERS`), optionally ``map``
-        (a map source) and :data:`EXTRA_SITES` (what-if workshops).
+        (a map source) and :data:`EXTRA_SITES` (what-if workshops, added to the sites
+        ``base`` lists).
     base
         The configuration the levers start from (``--config`` file, scenario): the default
         fee of each workshop kind that ``workshop_fee_scale`` multiplies.
@@ -48,7 +49,8 @@ def model_params(params: Mapping[str, Any], base: Config) -> dict[str, Any]:
         if not hasattr(base.facilities, "extra_sites"):
             msg = "what-if workshop refused: this version of citymodel has no facilities.extra_sites"
             raise InputError(msg)
-        flat["facilities__extra_sites"] = [check_site(s) for s in sites]
+        # added to the sites the configuration already lists
+        flat["facilities__extra_sites"] = [*base.facilities.extra_sites, *(check_site(s) for s in sites)]
     return flat
 
 
