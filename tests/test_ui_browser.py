@@ -231,9 +231,8 @@ def test_moving_a_slider_restarts_the_run_with_the_new_value(page):
     shown = int(re.search(r"Citizens \(0 = the map.s population\): ([\d,]+)", page.inner_text("body")).group(1)
                 .replace(",", ""))
     assert shown != CITIZENS and 100 <= shown <= 5000
-    assert f"{shown:,} citizens" in page.inner_text(".cm-status")
-    assert f"{shown:,} citizens" in page.inner_text(".cm-run-params")
-    assert _step_number(page) == 0
+    _wait_text(page, ".cm-status", rf"Step 0 .* {shown:,} citizens")
+    _wait_text(page, ".cm-run-params", rf"{shown:,} citizens")
 
 
 def test_placing_a_workshop_on_the_map_changes_access(page, app_config, tmp_path):

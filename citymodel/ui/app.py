@@ -24,7 +24,7 @@ from citymodel.ui.app_settings import AppSettings, embedded_maps, scenario_files
 from citymodel.ui.chart_view import ChartView
 from citymodel.ui.charts import chart_png, chart_specs
 from citymodel.ui.controls import LeverControls, MapScenarioPicker, RunControls, WhatIfControls
-from citymodel.ui.export import export_name, map_animation_gif, run_folder_zip
+from citymodel.ui.export import map_animation_gif, run_folder_zip
 from citymodel.ui.map_view import MapView
 from citymodel.ui.panels import AccessInclusionPanel, SelectionPanel
 from citymodel.ui.session import Session
@@ -92,7 +92,7 @@ def ExportControls(session: Session, specs: list, hour: int):
         solara.Text("Exports: step the run first (a run folder needs one simulated hour).",
                     style={"font-size": "12px"})
         return
-    name = export_name(session.model)
+    name = f"citymodel-seed{session.model.config.run.seed}"  # stable between steps: the buttons need no redraw
     solara.FileDownload(zip_data, filename=f"{name}-run.zip", label="Run folder (Parquet + summary, zip)")
     solara.FileDownload(gif_data, filename=f"{name}-map.gif", label="Map animation (GIF)", mime_type="image/gif")
     for spec in specs:
@@ -172,7 +172,7 @@ def LiveCharts(session: Session, specs: list):
 def LiveExport(session: Session, specs: list):
     """The downloads (enabled once the run has advanced)."""
     update_counter.get()
-    ExportControls(session, specs, int(round(session.model.now / 60.0)))
+    ExportControls(session, specs, min(int(round(session.model.now / 60.0)), 1))
 
 
 @solara.component
