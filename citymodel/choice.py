@@ -103,20 +103,21 @@ class ProductTable:
                    np.array([machines.index(s.machine) for s in specs], dtype=np.int64), **columns)
 
 
-def self_fabrication_quote(calendar, when: np.ndarray, walk_s: np.ndarray, backlog_min: np.ndarray,
+def self_fabrication_quote(calendar, when: np.ndarray, walk_s: np.ndarray, free_min: np.ndarray,
                            machine_hours: np.ndarray, material: np.ndarray, fee_per_hour: np.ndarray,
                            skill: np.ndarray, eligible: np.ndarray, config: Config) -> dict[str, np.ndarray]:
     """The quote of making items at public workshops sharing ``calendar`` (arrays over needs).
 
-    The visit is planned to arrive when the job is expected to start behind the workshop's queue
-    (:func:`citymodel.fabrication.visit_plan`); price, machine time and time on site count the
+    The visit is planned to arrive when the job is expected to start, once a machine is free
+    (``free_min``, :meth:`citymodel.production.MachinePool.available_at`;
+    :func:`citymodel.fabrication.visit_plan`); price, machine time and time on site count the
     expected attempts (failed prints are paid and redone). Returns ``price`` (£), ``depart``,
     ``arrive``, ``ready`` (minutes: back home with the item) and ``travel_hours`` (walking there and
     back plus the attended share of the machine time, hours).
     """
     fab = config.fabrication
     attempts = expected_attempts(failure_probability(skill, fab), fab.max_attempts)
-    depart, arrive, finish = visit_plan(calendar, when, walk_s, backlog_min, attempts * machine_hours * 60.0)
+    depart, arrive, finish = visit_plan(calendar, when, walk_s, free_min, attempts * machine_hours * 60.0)
     _, _, paid = self_fabrication_bill(fee_per_hour, attempts * machine_hours, attempts * material, eligible,
                                        config.policy)
     travel = 2 * walk_s / 3600.0 + fab.attendance_share * attempts * machine_hours
@@ -249,12 +250,12 @@ class ChannelChoice:
         if not rows.size:
             return out
         machines = [self.products.machine[p] for p in product[rows]]
-        backlog = np.array([self.public[w[i]].pools[m].backlog_min(now) for i, m in zip(rows, machines, strict=True)])
+        free = np.array([self.public[w[i]].pools[m].available_at(now) for i, m in zip(rows, machines, strict=True)])
         calendars = [self.public[w[i]].calendar for i in rows]
         for calendar in {id(c): c for c in calendars}.values():
             sel = np.array([c is calendar for c in calendars])
             r = rows[sel]
-            quote = self_fabrication_quote(calendar, when[r], walk_s[r], backlog[sel], machine_hours[r], material[r],
+            quote = self_fabrication_quote(calendar, when[r], walk_s[r], free[sel], machine_hours[r], material[r],
                                            np.array([self.public[w[i]].fee_per_hour for i in r]), pop.skill[who[r]],
                                            self.eligible[who[r]], self.config)
             for key, value in quote.items():

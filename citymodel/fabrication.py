@@ -37,15 +37,15 @@ def attempt_fails(keyed: KeyedRandom, order_id: int, attempt: int, p_fail: float
     return bool(keyed.uniform(ATTEMPT, order_id, attempt)[0] < p_fail)
 
 
-def visit_plan(calendar: WeeklyCalendar, when: np.ndarray, walk_s: np.ndarray, backlog_min: np.ndarray,
+def visit_plan(calendar: WeeklyCalendar, when: np.ndarray, walk_s: np.ndarray, free_min: np.ndarray,
                work_min: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A planned workshop visit: (departure, arrival at the expected start, expected end of the last attempt), min.
 
     The citizen who decides at ``when`` would arrive ``walk_s`` later; the job can start at the
-    workshop's next opening behind ``backlog_min`` of work; they time the walk to arrive then.
-    ``work_min`` is the expected machine time over all attempts.
+    workshop's next opening once a machine is free (``free_min``); they time the walk to arrive
+    then. ``work_min`` is the expected machine time over all attempts.
     """
     walk_min = np.asarray(walk_s, dtype=float) / 60.0
-    start = calendar.time_after_open_minutes_at(calendar.next_open_many(when + walk_min), backlog_min)
+    start = calendar.next_open_many(np.maximum(free_min, when + walk_min))
     finish = calendar.time_after_open_minutes_at(start, work_min)
     return start - walk_min, start, finish

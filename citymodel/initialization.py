@@ -113,6 +113,11 @@ def home_maker(model, row: int, nodes: dict[str, int], x_m: float, y_m: float):
     return maker
 
 
+def qualifying_workshops(public: list, config: Config) -> list:
+    """The public workshops that count for access: open at least ``access.min_weekly_open_hours`` a week."""
+    return [w for w in public if w.calendar.open_minutes_per_week >= config.access.min_weekly_open_hours * 60.0]
+
+
 def node_xy(city, mode: str, nodes: np.ndarray, centre: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     """Positions (m from ``centre``) of graph ``nodes`` of ``mode``."""
     graph = city.graph(mode)
@@ -144,7 +149,9 @@ def build_city(model) -> None:
     model.imports = ImportChannel(cfg, model.products, depot, model.travel.import_last_mile(depot),
                                   (float(depot_xy[0][0]), float(depot_xy[1][0])), circuity, speed)
     model.public = [f for f in model.facilities if isinstance(f, PublicWorkshop)]
-    model.walk_to_workshop_s = model.travel.nearest_walk(model.public, machine=None)[1]
+    qualifying = qualifying_workshops(model.public, cfg)
+    model.walk_to_workshop_s = model.travel.nearest_walk(qualifying, machine=None)[1]
+    model.access_walk_s = {m: model.travel.nearest_walk(qualifying, machine=m)[1] for m in model.products.machines}
     model.nearest_workshop = {m: model.travel.nearest_walk(model.public, machine=m) for m in model.products.machines}
     model.eligible = policy_eligible(model.population.income_quintile, cfg.policy)
     model.choice = ChannelChoice(cfg, model.products, model.population, model.keyed, model.public,

@@ -36,6 +36,10 @@ __all__ = [
     "localisation",
     "order_counts",
     "public_spend",
+    "access_detail",
+    "makers",
+    "mill_batches",
+    "quotes",
     "to_json_safe",
     "utilization",
 ]
@@ -926,6 +930,7 @@ def compute_summary(
     baseline: Mapping[str, Any] | None = None,
     n_designers: int | None = None,
     access_threshold_s: float = ACCESS_THRESHOLD_S,
+    access_curve_minutes: Iterable[float] = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0),
 ) -> dict[str, Any]:
     """All summary metrics of one run, ready for ``json.dumps(..., allow_nan=False)``.
 
@@ -947,12 +952,14 @@ def compute_summary(
         Number of designers (zero earners then count in royalty mean and Gini).
     access_threshold_s : float, default 900
         Walking time that counts as access to a workshop (seconds).
+    access_curve_minutes : iterable of float
+        Walking minutes of the access curves.
 
     Returns
     -------
     dict
         Keys ``run``, ``utilization``, ``delivery_time_h``, ``inclusion``,
-        ``adoption``, ``localisation``, ``economics``, ``orders``,
+        ``adoption``, ``localisation``, ``economics``, ``quotes``, ``orders``,
         ``conservation``; plain Python values, NaN/inf replaced by None.
         See ``docs/metrics.md`` for every key.
     """
@@ -967,12 +974,17 @@ def compute_summary(
     kinds = tuple(public_workshop_kinds)
     orders, agents, facilities = tables["orders"], tables["agents"], tables["facilities"]
     inclusion_part = inclusion(agents, access_threshold_s=access_threshold_s)
+    inclusion_part.update(access_detail(agents, access_threshold_s=access_threshold_s,
+                                        curve_minutes=access_curve_minutes))
+    adoption_part = adoption(agents, tables["timeseries"], n_citizens=n_citizens)
+    if _has(facilities, ["kind", "owner_citizen_id", "opened_day", "revenue"]):
+        adoption_part["makers"] = makers(facilities)
     summary = {
         "run": {"days": float(days), "n_citizens": int(n_citizens), "n_agents_rows": len(agents)},
         "utilization": utilization(facilities, public_workshop_kinds=kinds),
         "delivery_time_h": delivery_time_h(orders, end_min=float(days) * 1440.0),
         "inclusion": inclusion_part,
-        "adoption": adoption(agents, tables["timeseries"], n_citizens=n_citizens),
+        "adoption": adoption_part,
         "localisation": localisation(orders, co2_kg_per_vehicle_km=co2_kg_per_vehicle_km),
         "economics": economics(
             tables["ledger"],
@@ -983,7 +995,166 @@ def compute_summary(
             baseline=baseline,
             n_designers=n_designers,
         ),
+        "quotes": quotes(orders) if _has(orders, QUOTE_COLUMNS) else {},
         "orders": order_counts(orders),
         "conservation": conservation(orders, facilities, tables["ledger"]),
     }
+    if _has(orders, ["facility_kind", "batch_size"]) and _has(facilities, ["kind", "busy_machine_hours"]):
+        summary["economics"]["mill_batches"] = mill_batches(orders, facilities)
     return to_json_safe(summary)
+
+
+# ---------------------------------------------------------------------------
+# access detail, quotes, fabrication attempts, makers, mill batches
+
+
+def access_detail(
+    agents: pd.DataFrame, *, access_threshold_s: float = ACCESS_THRESHOLD_S,
+    curve_minutes: Iterable[float] = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0),
+) -> dict[str, Any]:
+    """Access to workshops with the machine a need needs, and access against walking minutes, by income quintile.
+
+    Parameters
+    ----------
+    agents : pandas.DataFrame
+        The ``agents`` table (``income_quintile``, ``walk_time_to_workshop_s`` and, when present,
+        ``walk_time_to_<machine>_s`` and ``access_need_share``; seconds, inf = none reachable).
+    access_threshold_s : float
+        Walking time that counts as access (seconds).
+    curve_minutes : iterable of float
+        Walking minutes of the access curve.
+
+    Returns
+    -------
+    dict
+        ``access_by_machine_by_income_quintile`` {machine: [share q1..q5]};
+        ``access_need_weighted_by_income_quintile`` (mean share of a citizen's needs whose machine
+        is within the threshold); ``access_curve_minutes`` and
+        ``access_curve_by_income_quintile`` (one list per minute value: share within that walk).
+    """
+    _require(agents, "agents", ["income_quintile", "walk_time_to_workshop_s"])
+    quintile = agents["income_quintile"]
+    walk = agents["walk_time_to_workshop_s"].astype(float)
+    machines = [c.removeprefix("walk_time_to_").removesuffix("_s") for c in agents.columns
+                if c.startswith("walk_time_to_") and c.endswith("_s") and c != "walk_time_to_workshop_s"]
+    minutes = [float(m) for m in curve_minutes]
+    out: dict[str, Any] = {
+        "access_by_machine_by_income_quintile": {
+            m: _share_by_quintile(agents[f"walk_time_to_{m}_s"].astype(float) <= access_threshold_s, quintile)
+            for m in sorted(machines)
+        },
+        "access_curve_minutes": minutes,
+        "access_curve_by_income_quintile": [_share_by_quintile(walk <= m * 60.0, quintile) for m in minutes],
+    }
+    if "access_need_share" in agents.columns:
+        grouped = agents["access_need_share"].astype(float).groupby(quintile.to_numpy()).mean()
+        out["access_need_weighted_by_income_quintile"] = [_none_if_nan(grouped.get(q, math.nan))
+                                                          for q in range(1, 6)]
+    return out
+
+
+QUOTE_COLUMNS = ("channel", "status", "price", "quoted_price", "delivered_min", "quoted_ready_min", "created_min",
+                 "attempts")
+
+
+def _has(df: pd.DataFrame, columns: Iterable[str]) -> bool:
+    return all(c in df.columns for c in columns)
+
+
+def quotes(orders: pd.DataFrame) -> dict[str, Any]:
+    """How quotes held: price and ready time against what happened, per local channel.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        The ``orders`` table (``channel``, ``status``, ``price``, ``quoted_price`` £,
+        ``delivered_min``, ``quoted_ready_min``, ``attempts``).
+
+    Returns
+    -------
+    dict
+        Per channel (``platform``, ``self_fabrication``): ``orders`` finished (delivered),
+        ``price_as_quoted_share`` (|price − quote| < 1 p), ``on_time_share`` (delivered no later
+        than quoted), ``mean_late_h`` (mean hours later than quoted, early counted as 0),
+        ``mean_lead_days`` (order to receipt); for self-fabrication also ``mean_attempts`` (machine
+        runs per order, reprints included), ``reprint_share`` (orders with more than one run) and
+        ``given_up`` (orders cancelled after the last failed attempt).
+    """
+    _require(orders, "orders", QUOTE_COLUMNS)
+    out: dict[str, Any] = {}
+    for channel in ("platform", "self_fabrication"):
+        mine = orders[orders["channel"] == channel]
+        done = mine[mine["status"] == "delivered"]
+        late_h = ((done["delivered_min"] - done["quoted_ready_min"]) / 60.0).clip(lower=0.0)
+        part = {
+            "orders": len(done),
+            "price_as_quoted_share": _ratio(float(((done["price"] - done["quoted_price"]).abs() < 0.01).sum()),
+                                            len(done)),
+            "on_time_share": _ratio(float((done["delivered_min"] <= done["quoted_ready_min"] + 1e-6).sum()),
+                                    len(done)),
+            "mean_late_h": _none_if_nan(float(late_h.mean())) if len(done) else None,
+            "mean_lead_days": _none_if_nan(float(((done["delivered_min"] - done["created_min"]) / 1440.0).mean()))
+            if len(done) else None,
+        }
+        if channel == "self_fabrication":
+            ran = mine[mine["attempts"] > 0]
+            part["mean_attempts"] = _none_if_nan(float(ran["attempts"].mean())) if len(ran) else None
+            part["reprint_share"] = _ratio(float((ran["attempts"] > 1).sum()), len(ran))
+            part["given_up"] = int((mine["status"] == "cancelled").sum())
+        out[channel] = part
+    return out
+
+
+def makers(facilities: pd.DataFrame) -> dict[str, Any]:
+    """Home makers who entered and left (sold the machine) during the run.
+
+    Parameters
+    ----------
+    facilities : pandas.DataFrame
+        The ``facilities`` table (``kind``, ``owner_citizen_id``, ``opened_day``, ``closed_day``, ``revenue``).
+
+    Returns
+    -------
+    dict
+        ``home_makers`` (at any time), ``entered`` (opened after day 0), ``exited`` (closed),
+        ``trading_at_end``, ``mean_revenue`` (£ per home maker over the run).
+    """
+    _require(facilities, "facilities", ["kind", "owner_citizen_id", "opened_day", "revenue"])
+    home = facilities[(facilities["kind"] == "maker") & (facilities["owner_citizen_id"] >= 0)]
+    closed = home["closed_day"].notna() if "closed_day" in home.columns else pd.Series(False, index=home.index)
+    return {
+        "home_makers": len(home),
+        "entered": int((home["opened_day"] > 0).sum()),
+        "exited": int(closed.sum()),
+        "trading_at_end": int((~closed).sum()),
+        "mean_revenue": _none_if_nan(float(home["revenue"].mean())) if len(home) else None,
+    }
+
+
+def mill_batches(orders: pd.DataFrame, facilities: pd.DataFrame) -> dict[str, Any]:
+    """Batches at textile mills: their sizes and the share of busy time spent setting up.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        The ``orders`` table (``facility_kind``, ``batch_size``, ``attempts``).
+    facilities : pandas.DataFrame
+        The ``facilities`` table (``kind``, ``busy_machine_hours`` and, when present, ``setup_machine_hours``).
+
+    Returns
+    -------
+    dict
+        ``orders_by_batch_size`` {size: orders made in batches of that size}, ``mean_batch_size``
+        (per order), ``setup_share_of_busy`` (set-up machine-hours / busy machine-hours).
+    """
+    _require(orders, "orders", ["facility_kind", "batch_size"])
+    made = orders[(orders["facility_kind"] == "textile_mill") & (orders["batch_size"] > 0)]
+    mills = facilities[facilities["kind"] == "textile_mill"]
+    busy = float(mills["busy_machine_hours"].sum()) if len(mills) else 0.0
+    setup = float(mills["setup_machine_hours"].sum()) if "setup_machine_hours" in mills.columns else math.nan
+    return {
+        "orders_by_batch_size": {str(int(k)): int(v)
+                                 for k, v in made["batch_size"].value_counts().sort_index().items()},
+        "mean_batch_size": _none_if_nan(float(made["batch_size"].mean())) if len(made) else None,
+        "setup_share_of_busy": _ratio(setup, busy) if math.isfinite(setup) else None,
+    }

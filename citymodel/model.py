@@ -277,7 +277,9 @@ class CityModel(EventHandling, mesa.Model):
                            royalty=price * self.config.platform.royalty_share)
         facility.open_orders += 1
         process = self.platform.processes[self.products.process[self.orders.product_of(order_id)]]
-        self.events.push(self.orders.created_of(order_id) + process.quote_min, PLATFORM_ACCEPT, order_id)
+        accept = self.orders.created_of(order_id) + process.quote_min
+        self._book_job(order_id, accept + process.booking_min)
+        self.events.push(accept, PLATFORM_ACCEPT, order_id)
 
     def _on_platform_accept(self, order_id: int) -> None:
         """The quote is accepted: the job joins the facility's queue after the maker's booking lead."""

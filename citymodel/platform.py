@@ -5,9 +5,10 @@ after the paper's cases): ``opendesk`` — a few local makers quote within a day
 then make; ``hubs`` — a partner accepts within 45 minutes, prints and posts. An
 offer from a facility is its price (:func:`platform_price`, the fee for the job
 and, at a mill, its share of the batch's set-up, material and delivery) and its
-ready time: the quote window, the maker's booking lead, the queue ahead of the
-job on the facility's opening hours (:func:`expected_finish`), the job, the
-dispatch wait and the delivery trip. The matching rule (``platform.matching``)
+ready time: the quote window, the maker's booking lead, the work ahead of the
+job — running, queued and booked jobs projected first-come first-served on the
+facility's opening hours (:func:`expected_finish`) — the job, the dispatch wait
+and the delivery trip. The matching rule (``platform.matching``)
 picks one offer among those the process collects (:func:`select_offers`):
 
 * ``nearest``: the shortest delivery trip;
@@ -67,10 +68,13 @@ def platform_price(fee_per_hour: float | np.ndarray, machine_hours: float | np.n
         1.0 - platform.royalty_share - platform.commission)
 
 
-def expected_finish(calendar: WeeklyCalendar, start_after: float, backlog_min: float, work_min: float) -> float:
-    """When a job of ``work_min`` open machine minutes, released at ``start_after``, finishes behind
-    ``backlog_min`` minutes of work (per machine) on ``calendar``."""
-    return calendar.time_after_open_minutes(calendar.next_open(start_after), backlog_min + work_min)
+def expected_finish(pool, now: float, release_min: float, work_min: float) -> float:
+    """When a job of ``work_min`` open machine minutes, released at ``release_min``, would finish at ``pool``
+    (its known work projected from ``now``; a batch's wait and set-up at a batching pool)."""
+    calendar = pool.calendar
+    ready = float(batch_due(pool, release_min)) if pool.batches else release_min
+    start = calendar.next_open(max(pool.available_at(now), ready))
+    return calendar.time_after_open_minutes(start, work_min + pool.setup_min)
 
 
 def select_offers(rule: str, quotes: int, delivery_s: np.ndarray, price: np.ndarray, ready_min: np.ndarray,
@@ -101,9 +105,9 @@ class PlatformPools:
     """The pools of one machine type at facilities that take platform orders, as arrays in facility order.
 
     Holds what an offer needs per candidate — facility id, fee (£/h), calendar, delivery-table
-    row, set-up share (h per job at a batching mill), whether it still trades, and its backlog
-    (open machine minutes ahead of a new job per machine, refreshed by :meth:`refresh`) — so that
-    the offers of many needs are a few array operations.
+    row, set-up share (h per job at a batching mill), whether it still trades, and when a machine
+    is next free for a new job (:meth:`MachinePool.available_at`, refreshed by :meth:`refresh`) —
+    so that the offers of many needs are a few array operations.
     """
 
     def __init__(self) -> None:
@@ -112,7 +116,7 @@ class PlatformPools:
         self.fid = np.empty(16, dtype=np.int64)
         self.fee = np.empty(16)
         self.row = np.empty(16, dtype=np.int64)
-        self.backlog = np.empty(16)
+        self.avail = np.empty(16)
         self.cal = np.empty(16, dtype=np.int64)
         self.setup_h = np.empty(16)
         self.active = np.empty(16, dtype=bool)
@@ -122,7 +126,7 @@ class PlatformPools:
     def add(self, pool, facility, row: int, cal: int) -> int:
         """Append ``pool`` of ``facility``; return its slot."""
         if self.n == len(self.fid):
-            for name in ("fid", "fee", "row", "backlog", "cal", "setup_h", "active"):
+            for name in ("fid", "fee", "row", "avail", "cal", "setup_h", "active"):
                 old = getattr(self, name)
                 grown = np.empty(2 * len(old), dtype=old.dtype)
                 grown[: self.n] = old[: self.n]
@@ -132,7 +136,7 @@ class PlatformPools:
         self.fid[k] = facility.facility_id
         self.fee[k] = facility.fee_per_hour
         self.row[k] = row
-        self.backlog[k] = 0.0
+        self.avail[k] = -np.inf
         self.cal[k] = cal
         self.setup_h[k] = pool.setup_min / 60.0 / pool.batch_size if pool.batches else 0.0
         self.active[k] = True
@@ -142,13 +146,15 @@ class PlatformPools:
         return k
 
     def refresh(self, now: float) -> None:
-        """Bring the backlog of the pools whose work changed (or is still running) up to ``now``."""
+        """Bring the availability of the pools whose work changed (or that still have work) up to ``now``."""
         keep: set[int] = set()
         for k in self.changed:
             pool = self.pools[k]
-            self.backlog[k] = pool.backlog_min(now)
-            if pool.running or pool.queue:
+            if pool.running or pool.queue or pool.booked:
+                self.avail[k] = pool.available_at(now)
                 keep.add(k)
+            else:
+                self.avail[k] = -np.inf  # idle: free whenever a job comes
         self.changed = keep
 
     def groups(self) -> dict[int, np.ndarray]:
@@ -162,24 +168,24 @@ class PlatformPools:
                     dispatch_min: float, delivery_s: np.ndarray) -> np.ndarray:
         """Ready time (min) of a job of ``work_min`` released at ``release_min`` at every pool (rows: jobs).
 
-        The job starts at the pool's next opening after its release (at a batching pool, not before the
-        batch it joins is due), finishes behind the pool's backlog, waits ``dispatch_min`` and travels
-        ``delivery_s``. Idle non-batching pools of one calendar share one finish time per job.
+        The job starts at the pool's next opening once it is released and a machine is free (at a
+        batching pool, not before the batch it joins is due), runs its work (and a batch's set-up),
+        waits ``dispatch_min`` and travels ``delivery_s``. Pools free before every release, of one
+        calendar, share one finish time per job.
         """
         finish = np.empty((len(release_min), self.n))
+        first = release_min.min() if len(release_min) else 0.0
         for cal, slots in self.groups().items():
             calendar = calendars[cal]
-            start = calendar.next_open_many(release_min)
-            idle = (self.backlog[slots] == 0.0) & (self.setup_h[slots] == 0.0)
-            if idle.any():
-                finish[:, slots[idle]] = calendar.time_after_open_minutes_at(start, work_min)[:, None]
-            for k in slots[~idle]:
+            free = (self.avail[slots] <= first) & (self.setup_h[slots] == 0.0)
+            if free.any():
+                start = calendar.next_open_many(release_min)
+                finish[:, slots[free]] = calendar.time_after_open_minutes_at(start, work_min)[:, None]
+            for k in slots[~free]:
                 pool = self.pools[k]
-                begin = start
-                if pool.batches:
-                    begin = calendar.next_open_many(batch_due(pool, release_min))
-                finish[:, k] = calendar.time_after_open_minutes_at(begin, self.backlog[k] + work_min
-                                                                   + pool.setup_min)
+                ready = batch_due(pool, release_min) if pool.batches else release_min
+                start = calendar.next_open_many(np.maximum(self.avail[k], ready))
+                finish[:, k] = calendar.time_after_open_minutes_at(start, work_min + pool.setup_min)
         return finish + dispatch_min + delivery_s / 60.0
 
 

@@ -15,6 +15,7 @@ counters for the time series.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -85,6 +86,8 @@ class MachinePool:
     busy_work_min: float = 0.0
     platform_work_min: float = 0.0
     queued_work_min: float = 0.0
+    booked: dict = field(default_factory=dict)
+    setup_work_min: float = 0.0
     wakeup_at: float = -1.0
     _next_batch: int = 0
 
@@ -138,6 +141,7 @@ class MachinePool:
         """Free the machine of ``batch_id`` and account its busy minutes."""
         batch = self.running.pop(batch_id)
         self.busy_work_min += batch.work_min
+        self.setup_work_min += self.setup_min
         self.platform_work_min += batch.platform_work_min
         return batch
 
@@ -158,17 +162,36 @@ class MachinePool:
                 partial += done * b.platform_work_min / b.work_min
         return self.platform_work_min + partial
 
-    def backlog_min(self, now: float | None = None) -> float:
-        """Open machine minutes of work ahead of a new job, per machine: queued jobs with their batches'
-        set-ups and, given ``now``, what remains of the running batches (a start-time estimate)."""
-        ahead = self.queued_work_min
-        if self.batches and self.queue:
-            ahead += -(-len(self.queue) // self.batch_size) * self.setup_min
-        if now is not None:
-            for b in self.running.values():
-                if b.finish_min > now:
-                    ahead += self.calendar.open_minutes_between(now, b.finish_min)
-        return ahead / max(self.count, 1)
+    def backlog_min(self) -> float:
+        """Open machine minutes of queued work per machine."""
+        return self.queued_work_min / max(self.count, 1)
+
+    def available_at(self, now: float) -> float:
+        """When a machine would be free for a new job, projecting the known work first-come first-served.
+
+        The running batches end at their finish times; the queued jobs (in batches at a batching
+        pool, each with its set-up) start as machines free up; booked jobs (accepted, not yet
+        released: :attr:`booked`, release minute -> stated work) start no earlier than their
+        release. Every job runs on the opening hours. Returns ``now`` for an idle pool.
+        """
+        if not (self.running or self.queue or self.booked):
+            return now
+        free = [b.finish_min for b in self.running.values()] + [now] * max(self.count - len(self.running), 0)
+        heapq.heapify(free)
+        jobs = [(now, w) for w in self._queued_batches()]
+        jobs += sorted(self.booked.values())
+        calendar = self.calendar
+        for release, work in jobs:
+            start = calendar.next_open(max(heapq.heappop(free), release))
+            heapq.heappush(free, calendar.time_after_open_minutes(start, work))
+        return max(free[0], now)
+
+    def _queued_batches(self) -> list[float]:
+        """Work (open minutes) of the queued jobs as they will run: one job each, or batches with their set-up."""
+        works = [job[1] for job in self.queue]
+        if not self.batches:
+            return works
+        return [sum(works[i:i + self.batch_size]) + self.setup_min for i in range(0, len(works), self.batch_size)]
 
 
 class KindGroup:
@@ -274,6 +297,19 @@ class Production:
         for pool in facility.pools.values():
             pool.kind_group.advance(now)
             pool.kind_group.machines -= pool.count
+
+    def book(self, facility, machine: str, order_id: int, release_min: float, work_min: float) -> None:
+        """Order ``order_id`` (``work_min`` stated machine minutes) is booked at ``facility`` for release at
+        ``release_min``: in its order book until then."""
+        pool = facility.pools[machine]
+        pool.booked[order_id] = (release_min, work_min)
+        if self.on_backlog is not None:
+            self.on_backlog(pool)
+
+    def release(self, facility, machine: str, order_id: int, work_min: float, now: float) -> None:
+        """A booked order is released into the queue with its actual ``work_min``."""
+        del facility.pools[machine].booked[order_id]
+        self.submit(facility, machine, order_id, work_min, True, now)
 
     def submit(self, facility, machine: str, order_id: int, work_min: float, platform: bool, now: float) -> None:
         """Queue order ``order_id`` (``work_min`` open machine minutes) at ``facility`` and start what can start."""

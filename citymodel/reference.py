@@ -53,7 +53,14 @@ from citymodel.choice import ProductTable
 from citymodel.config import Config
 from citymodel.events import DELIVER, JOB_RELEASE, PLATFORM_ACCEPT, SELF_FAB_ARRIVE, EventQueue
 from citymodel.imports import ImportChannel, van_graph_circuity
-from citymodel.initialization import create_sites, home_maker, initial_population, initial_sites, node_xy
+from citymodel.initialization import (
+    create_sites,
+    home_maker,
+    initial_population,
+    initial_sites,
+    node_xy,
+    qualifying_workshops,
+)
 from citymodel.keyed_random import KeyedRandom, setup_generators
 from citymodel.makers import job_margin, maker_exits
 from citymodel.needs import gap_means
@@ -156,8 +163,11 @@ class ReferenceModel(EventHandling, mesa.Model):
         self.public = [f for f in self.facilities if isinstance(f, PublicWorkshop)]
         # Walking time from every node to each workshop: one networkx Dijkstra per workshop.
         to_workshop = [self.routes.times_to("walk", w.nodes["walk"]) for w in self.public]
+        qualifying = {id(w) for w in qualifying_workshops(self.public, self.config)}
         for c in self.citizens:
-            c.walk_to_workshop_s = min((t.get(c.home, float("inf")) for t in to_workshop), default=float("inf"))
+            c.walk_to_workshop_s = min((t.get(c.home, float("inf")) for t, w in zip(to_workshop, self.public,
+                                                                                     strict=True)
+                                        if id(w) in qualifying), default=float("inf"))
             for m in self.products.machines:
                 best, best_t = -1, float("inf")
                 for k, w in enumerate(self.public):
@@ -247,8 +257,9 @@ class ReferenceModel(EventHandling, mesa.Model):
                 self.orders.assign(order_id, facility, cfg.platform.delivery_mode, price=offer[1],
                                    royalty=offer[1] * cfg.platform.royalty_share)
                 facility.open_orders += 1
-                self.events.push(when + self.processes[self.products.process[p]].quote_min, PLATFORM_ACCEPT,
-                                 order_id)
+                process = self.processes[self.products.process[p]]
+                self._book_job(order_id, when + process.quote_min + process.booking_min)
+                self.events.push(when + process.quote_min, PLATFORM_ACCEPT, order_id)
             else:
                 self._start_self_fabrication(order_id, self.citizens[row], self.public[fab["workshop"]],
                                              fab["depart"], fab["arrive"])

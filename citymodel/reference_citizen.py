@@ -17,7 +17,7 @@ from citymodel import adoption
 from citymodel.choice import quote_alternatives, self_fabrication_quote, utilities
 from citymodel.keyed_random import AWARENESS, CHOICE_NOISE, TRAINING
 from citymodel.needs import next_arrival
-from citymodel.platform import batch_due, platform_price, select_offers
+from citymodel.platform import expected_finish, platform_price, select_offers
 from citymodel.policy import eligible as policy_eligible
 from citymodel.vocabulary import AWARE, GRAPH_OF_MODE, MAKER, PROSUMER, STAGES, UNAWARE
 
@@ -108,9 +108,7 @@ class ReferenceCitizen(mesa.Agent):
             pool = f.pools[machine]
             d = to_home.get(f.nodes[GRAPH_OF_MODE[mode]], np.inf)
             setup_h = pool.setup_min / 60.0 / pool.batch_size if pool.batches else 0.0
-            begin = f.calendar.next_open(float(batch_due(pool, release)) if pool.batches else release)
-            finish = f.calendar.time_after_open_minutes(begin, pool.backlog_min(model.hour_start) + hours * 60.0
-                                                        + pool.setup_min)
+            finish = expected_finish(pool, model.hour_start, release, hours * 60.0)
             delivery.append(d)
             price.append(platform_price(f.fee_per_hour, hours + setup_h, material, model.config.platform))
             ready.append(finish + process.dispatch_min + d / 60.0)
@@ -130,7 +128,7 @@ class ReferenceCitizen(mesa.Agent):
             return None
         workshop = model.public[w_index]
         quote = self_fabrication_quote(workshop.calendar, np.array([when]), np.array([walk_s]),
-                                       np.array([workshop.pools[machine].backlog_min(model.hour_start)]),
+                                       np.array([workshop.pools[machine].available_at(model.hour_start)]),
                                        np.array([hours]), np.array([material]), np.array([workshop.fee_per_hour]),
                                        np.array([self.skill]), np.array([self.eligible]), model.config)
         return {key: float(value[0]) for key, value in quote.items()} | {"workshop": w_index}

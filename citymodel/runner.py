@@ -65,7 +65,8 @@ def summarise(model, tables: dict[str, pd.DataFrame], baseline: dict | None = No
     days = model.now / 1440.0 if model.now > 0 else float(cfg.run.days)
     summary = compute_summary(tables, days=days, n_citizens=len(model.population),
                               co2_kg_per_vehicle_km=co2_factors(cfg), baseline=baseline,
-                              n_designers=len(model.designers))
+                              n_designers=len(model.designers), access_threshold_s=cfg.access.threshold_min * 60.0,
+                              access_curve_minutes=cfg.access.curve_minutes)
     summary["run"].update({
         "seed": cfg.run.seed,
         "map": cfg.run.map,
@@ -73,6 +74,7 @@ def summarise(model, tables: dict[str, pd.DataFrame], baseline: dict | None = No
         "facilities_by_kind": tables["facilities"]["kind"].value_counts().sort_index().to_dict()
         if len(tables["facilities"]) else {},
         "n_designers": len(model.designers),
+        "currency": model.city.metadata.get("currency") or "GBP",
         "notes": list(model.notes),
     })
     return summary

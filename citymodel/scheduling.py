@@ -44,9 +44,17 @@ class EventHandling:
     def _on_self_fab_arrive(self, order_id: int) -> None:
         self._submit_job(order_id, platform=False)
 
+    def _book_job(self, order_id: int, release_min: float) -> None:
+        """A platform order enters its facility's order book (its stated machine time) until ``release_min``."""
+        facility = self.facilities[self.orders.facility_of(order_id)]
+        self.production.book(facility, self.orders.machine_of(order_id), order_id, release_min,
+                             self.orders.quote_hours(order_id) * 60.0)
+
     def _on_job_release(self, order_id: int) -> None:
-        """A platform job's booking lead is over: it joins the facility's queue."""
-        self._submit_job(order_id, platform=True)
+        """A platform job's booking lead is over: it leaves the order book and joins the facility's queue."""
+        facility = self.facilities[self.orders.facility_of(order_id)]
+        self.production.release(facility, self.orders.machine_of(order_id), order_id,
+                                self.orders.machine_minutes(order_id), self.now)
 
     def _on_pool_open(self, payload: tuple[int, str]) -> None:
         self.production.wake(self.facilities[payload[0]], payload[1], self.now)

@@ -28,7 +28,12 @@ def agents_table(model: CityModel) -> pd.DataFrame:
     Columns: ``citizen_id, income`` (£/year), ``income_quintile`` (1 poorest … 5),
     ``home_node`` (OSM id), ``x_m, y_m`` (m from the map centre), ``skill`` (0..1),
     ``stage``, ``orders_import, orders_platform, orders_self_fabrication``,
-    ``walk_time_to_workshop_s`` (s to the nearest public workshop; inf if none),
+    ``walk_time_to_workshop_s`` (s to the nearest public workshop open at least
+    ``access.min_weekly_open_hours`` a week; inf if none), ``walk_time_to_<machine>_s``
+    (the same, to one with that machine), ``access_need_share`` (share of the citizen's
+    needs, by their yearly rates, whose machine is within ``access.threshold_min``),
+    ``experience`` (satisfaction with DM orders, 0..1, NaN before any),
+    ``last_dm_use_day`` (day of the last DM order finished, NaN if none),
     ``degree`` (social ties), ``became_aware_day, became_prosumer_day,
     became_maker_day`` (day, NaN if never).
     """
@@ -47,11 +52,30 @@ def agents_table(model: CityModel) -> pd.DataFrame:
     for c, name in enumerate(CHANNELS):
         df[f"orders_{name}"] = pop.orders_by_channel[:, c].astype(np.int64)
     df["walk_time_to_workshop_s"] = np.asarray(model.walk_to_workshop_s, dtype=np.float64)
+    for machine, walk in model.access_walk_s.items():
+        df[f"walk_time_to_{machine}_s"] = np.asarray(walk, dtype=np.float64)
+    df["access_need_share"] = access_need_share(model)
+    df["experience"] = model.adoption.experience.astype(np.float64)
+    df["last_dm_use_day"] = model.adoption.last_use_min / 1440.0
     df["degree"] = np.asarray(model.degree, dtype=np.int64)
     for s, name in enumerate(STAGES[1:], start=1):
         df[f"became_{name}_day"] = pop.stage_day[:, s]
     df["stage"] = df["stage"].astype(str)
     return df
+
+
+def access_need_share(model: CityModel) -> np.ndarray:
+    """Per citizen: the share of their needs (by yearly rate) whose machine is within the access threshold."""
+    cfg = model.config
+    threshold_s = cfg.access.threshold_min * 60.0
+    rates = np.array([cfg.needs.products[p]["needs_per_citizen_year"] for p in model.products.names], dtype=float)
+    total = rates.sum()
+    share = np.zeros(len(model.population))
+    if total <= 0:
+        return share
+    for rate, machine in zip(rates, model.products.machine, strict=True):
+        share += rate * (model.access_walk_s[machine] <= threshold_s)
+    return share / total
 
 
 def facilities_table(model: CityModel) -> pd.DataFrame:
@@ -84,9 +108,11 @@ def facilities_table(model: CityModel) -> pd.DataFrame:
             "open_machine_hours": f.open_machine_hours(now),
             "busy_machine_hours": f.busy_machine_hours(now),
             "platform_busy_machine_hours": f.platform_machine_hours(now),
+            "setup_machine_hours": sum(p.setup_work_min for p in f.pools.values()) / 60.0,
             "revenue": float(f.revenue),
             "owner_citizen_id": int(getattr(f, "owner", -1)),
             "opened_day": f.opened_min / 1440.0,
+            "closed_day": f.closed_min / 1440.0 if np.isfinite(f.closed_min) else np.nan,
         })
         rows.append(row)
     return pd.DataFrame(rows)

@@ -468,6 +468,7 @@ def bass_config(p: float, q: float, citizens: int, seed: int):
     a = cfg.adoption
     a.bass_p, a.bass_q = float(p), float(q)
     a.well_mixed = True
+    a.imitation = "aware"
     a.initial_aware_share = 0.0
     a.initial_maker_share = 0.0
     a.maker_rate = 0.0

@@ -122,11 +122,11 @@ def test_a_dearer_import_is_chosen_less_often(cfg):
 def test_the_self_fabrication_quote_plans_the_visit_behind_the_queue(cfg):
     library = WeeklyCalendar([["mon-fri", 10, 19]])
     when = np.array([9 * 60.0, 9 * 60.0])  # Monday 09:00
-    quote = self_fabrication_quote(library, when, np.array([600.0, 600.0]), np.array([0.0, 120.0]),
+    quote = self_fabrication_quote(library, when, np.array([600.0, 600.0]), np.array([0.0, 720.0]),
                                    np.array([1.0, 1.0]), np.array([2.0, 2.0]), np.array([3.0, 3.0]),
                                    np.array([1.0, 1.0]), np.array([False, False]), cfg)
     attempts = 1 / (1 - 0.15) * (1 - 0.15**3)  # full skill: 15 % failure, 3 attempts at most
-    np.testing.assert_allclose(quote["arrive"], [600.0, 720.0], err_msg="opening; behind 2 h of queue")
+    np.testing.assert_allclose(quote["arrive"], [600.0, 720.0], err_msg="at the opening; when a machine is free")
     np.testing.assert_allclose(quote["depart"], quote["arrive"] - 10.0)
     np.testing.assert_allclose(quote["ready"], quote["arrive"] + attempts * 60 + 10.0)
     np.testing.assert_allclose(quote["price"], attempts * (3.0 + 2.0))
@@ -164,18 +164,26 @@ def test_pool_ready_times_equal_the_expected_finish_of_each_pool():
         def __init__(self, fid, fee):
             self.facility_id, self.fee_per_hour = fid, fee
 
-    for fid, (cal, backlog) in enumerate([(0, 0.0), (1, 90.0), (0, 300.0), (1, 0.0)]):
+    members = []
+    for fid, (cal, queued) in enumerate([(0, 0.0), (1, 90.0), (0, 300.0), (1, 0.0)]):
         pool = MachinePool("3d_printer", 1, [library, mall][cal])
-        pool.queued_work_min = backlog
+        if queued:
+            pool.submit(100 + fid, queued, True, 0.0)
         pools.add(pool, Facility(fid, 3.0), fid, cal)
-    release = np.array([3 * 1440.0 + 20 * 60, 10.0])  # Thursday 20:00 (both closed), Monday 00:10
-    pools.refresh(release[0])
+        members.append(pool)
+    members[3].booked[7] = (2 * 1440.0, 45.0)  # booked work released on Wednesday 00:00
+    pools.changed.add(3)
+    now = 3 * 1440.0 + 20 * 60  # Thursday 20:00, both closed
+    release = np.array([now + 60.0, now + 600.0])
+    pools.refresh(now)
     ready = pools.ready_times([library, mall], release, np.array([120.0, 60.0]), 1440.0, np.full((2, 4), 600.0))
     for row in range(2):
-        expected = [expected_finish([library, mall][c], release[row], b, [120.0, 60.0][row]) + 1440.0 + 10.0
-                    for c, b in [(0, 0.0), (1, 90.0), (0, 300.0), (1, 0.0)]]
+        expected = [expected_finish(pool, now, release[row], [120.0, 60.0][row]) + 1440.0 + 10.0 for pool in members]
         np.testing.assert_array_equal(ready[row], expected)
-    assert ready[0, 0] == 4 * 1440.0 + 12 * 60 + 1450.0, "Friday 10:00 + 2 h, a day's dispatch, 10 min delivery"
+    friday_10 = 4 * 1440.0 + 10 * 60
+    assert ready[0, 0] == friday_10 + 120 + 1450.0, "idle: Friday 10:00 + 2 h, a day's dispatch, 10 min delivery"
+    assert ready[0, 2] == friday_10 + 300 + 120 + 1450.0, "behind 5 h of queued work"
+    assert ready[0, 3] == friday_10 + 45 + 120 + 1450.0, "behind the booked job"
 
 
 # ----------------------------------------------------------------------------- production

@@ -42,7 +42,7 @@ CASES = {
                                        "adoption.initial_aware_share=0.5", "population.skill_mean=0.5"]),
     "cheapest_well_mixed": (1200, 10.0, 8, ["platform.matching=cheapest", "adoption.well_mixed=true",
                                             "adoption.imitation=aware", "adoption.bass_p=2.0",
-                                            "population.skill_mean=0.6"]),
+                                            "population.skill_mean=0.6", "choice.asc_self_fabrication=1.0"]),
 }
 
 

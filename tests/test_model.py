@@ -140,8 +140,15 @@ def test_every_delivery_takes_its_routed_shortest_time(result, city):
                                            weight="travel_time")
         assert math.isclose(row.travel_time_s, expected, rel_tol=1e-9, abs_tol=1e-9)
     platform = done[done["channel"] == "platform"]
-    np.testing.assert_allclose(platform["delivered_min"] - platform["completed_min"],
-                               platform["travel_time_s"] / 60.0, rtol=1e-9, atol=1e-9)
+    trips = result.tables["trips"].set_index("order_id")
+    legs = trips[trips["purpose"] == "delivery"].loc[platform["order_id"]]
+    np.testing.assert_allclose(platform["delivered_min"].to_numpy() - legs["departure_min"].to_numpy(),
+                               platform["travel_time_s"].to_numpy() / 60.0, rtol=1e-9, atol=1e-9)
+    dispatch = {name: spec["dispatch_days"] * 1440.0 for name, spec in result.model.config.platform.processes.items()}
+    process = platform["product"].map({p: v["platform_process"] for p, v in
+                                       result.model.config.needs.products.items()})
+    np.testing.assert_allclose(legs["departure_min"].to_numpy() - platform["completed_min"].to_numpy(),
+                               process.map(dispatch).to_numpy(), rtol=1e-12, atol=1e-9)
 
 
 def test_jobs_start_only_while_the_facility_is_open(result):
