@@ -30,7 +30,9 @@ from citymodel.ui.map_view import MAP_STYLES
 from citymodel.ui.model_factory import build_model
 from citymodel.ui.session import Session
 
-SMALL = {"run": {"citizens": 400, "days": 2}}
+HAS_EXTRA_SITES = hasattr(Config().facilities, "extra_sites")
+needs_extra_sites = pytest.mark.skipif(not HAS_EXTRA_SITES, reason="facilities.extra_sites (the Leeds/sites work) "
+                                       "is not in this checkout yet: what-if workshops are refused")
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +141,54 @@ def test_tabs_are_independent(settings):
     assert b.model.now == 0.0 and b.model.config.policy.fee_waiver_share == 0.0
     assert a.model.population is not b.model.population
     assert a.background() is b.background()  # the drawn streets are shared, drawn once
+
+
+def _far_home(session: Session) -> tuple[float, float]:
+    """Pixel position of the home farthest from every public workshop."""
+    frame = session.run.frames[-1]["facilities"]
+    public = np.array([xy[:2] for xy, f in zip(frame, session.model.facilities, strict=True)
+                       if f.kind not in ("maker", "textile_mill")])
+    homes = session.run.overlay.homes.xy
+    far = homes[int(np.argmax([np.min(np.hypot(*(public - xy).T)) for xy in homes]))]
+    return float(far[0]), float(far[1])
+
+
+def test_a_refused_workshop_leaves_the_run_as_it_was(settings):
+    session = Session(settings)
+    session.step(2)
+    model = session.model
+    for kind, machines, fee in (("castle", {"3d_printer": 2}, 3), ("library", {"3d_printer": 0}, 3),
+                                ("library", {"3d_printer": 2}, "-1")):
+        with pytest.raises(InputError):
+            session.add_workshop(*_far_home(session), kind, machines, fee)
+    with pytest.raises(InputError, match="on the map"):
+        session.add_workshop(-10, 5, "library", {"3d_printer": 2}, 3)
+    assert session.model is model and session.sites == [] and session.before is None
+
+
+@needs_extra_sites
+def test_what_if_workshop_restarts_both_runs_with_the_same_seed(settings):
+    session = Session(settings)
+    session.step(3)
+    walk_before = session.run.live.latest.walk_min
+    x, y = _far_home(session)
+    site = session.add_workshop(x, y, "makerspace", {"3d_printer": "3", "laser_cutter": 1}, "2.5")
+    lon, lat = session.projection.to_lonlat(x, y)
+    node = int(session.city.router("walk").snap(float(lon), float(lat)))
+    assert (site["lon"], site["lat"]) == session.run.overlay.nodes["walk"].lonlat_of(node)
+    assert session.model.now == 0.0 and session.before.model.now == 0.0
+    assert session.model.config.run.seed == session.before.model.config.run.seed
+    added = [f for f in session.model.facilities if f.name == site["name"]]
+    assert len(added) == 1 and added[0].kind == "makerspace" and added[0].fee_per_hour == 2.5
+    assert {m: p.count for m, p in added[0].pools.items()} == {"3d_printer": 3, "laser_cutter": 1}
+    assert not any(f.name == site["name"] for f in session.before.model.facilities)
+    assert session.run.live.latest.walk_min < walk_before == session.before.live.latest.walk_min
+    session.step(2)
+    comparison = session.comparison()
+    assert comparison.before is not None and comparison.now.hour == comparison.before.hour == 2.0
+    session.remove_workshops()
+    assert session.sites == [] and session.before is None
+    assert session.run.live.latest.walk_min == walk_before
 
 
 # ---------------------------------------------------------------------------- live metrics
