@@ -1,6 +1,6 @@
 """The Solara page of ``citymodel ui``: one independent session per browser tab.
 
-Layout: controls in the sidebar; the map with its legend, the clicked item, the
+Layout: controls in the left column; the map with its legend, the clicked item, the
 access and inclusion panel and the live charts in the main area. Components
 that show the run re-render on Mesa's ``update_counter`` (bumped by
 ``force_update`` after every step), the convention of Mesa's ``SolaraViz``.
