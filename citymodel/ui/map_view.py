@@ -16,6 +16,8 @@ MARKER_SHAPES = {"^": "triangle", "s": "square", "D": "diamond", "P": "plus", "h
                  "o": "circle", "X": "cross"}
 SHAPE_GLYPHS = {"triangle": "▲", "square": "■", "diamond": "◆", "plus": "✚", "hexagon": "⬢", "star": "★",
                 "circle": "●", "cross": "✖"}
+OTHER_KIND_COLOUR = "#7f7f7f"
+"""Facility kinds without a report style (e.g. added by a configuration) are grey circles."""
 TRIP_COLOURS = {"self_fabrication": "#2a9d8f", "return_home": "#8ab17d", "delivery": "#7b2cbf"}
 MAP_STYLES = {
     "stage_colours": [STAGE_COLORS[s] for s in STAGES],
@@ -45,8 +47,9 @@ def legend_html(kinds_present: list[str], attribution: str) -> str:
     """The map legend: stages of homes, facility kinds, trips, what the sizes mean, and the map's licence."""
     stages = " ".join(f"{_swatch(STAGE_COLORS[s])} {s}" for s in STAGES)
     kinds = " ".join(
-        f"{_swatch(KIND_STYLE[k][0], SHAPE_GLYPHS[MARKER_SHAPES.get(KIND_STYLE[k][1], 'circle')])} "
-        f"{k.replace('_', ' ')}" for k in KINDS if k in kinds_present)
+        [f"{_swatch(KIND_STYLE[k][0], SHAPE_GLYPHS[MARKER_SHAPES.get(KIND_STYLE[k][1], 'circle')])} "
+         f"{k.replace('_', ' ')}" for k in KINDS if k in kinds_present]
+        + [f"{_swatch(OTHER_KIND_COLOUR)} {k.replace('_', ' ')}" for k in sorted(set(kinds_present) - set(KINDS))])
     trips = " ".join(f"{_swatch(TRIP_COLOURS[p], '━')} {p.replace('_', ' ')}" for p in TRIP_PURPOSES)
     return (
         '<div class="cm-legend" style="font-size: 12px; line-height: 1.7;">'
