@@ -137,10 +137,13 @@ def take_screenshot(page, path: Path, facility_xy: tuple[float, float], site_xy:
         scale = box["width"] / page.eval_on_selector("canvas.cm-map", "c => c.width")
         page.mouse.click(box["x"] + xy[0] * scale, box["y"] + xy[1] * scale)
 
-    page.click(".cm-whatif .v-input--selection-controls__input")
-    click(site_xy)
-    page.wait_for_selector(".cm-notice, .cm-refused")
-    page.click(".cm-whatif .v-input--selection-controls__input")
+    from citymodel.config import Config
+
+    if hasattr(Config().facilities, "extra_sites"):  # what-if workshops need facilities.extra_sites
+        page.click(".cm-whatif .v-input--selection-controls__input")
+        click(site_xy)
+        page.wait_for_selector(".cm-notice, .cm-refused")
+        page.click(".cm-whatif .v-input--selection-controls__input")
     page.click(".cm-play")
     page.wait_for_function("() => Number(document.querySelector('canvas.cm-map').dataset.drawnHour) >= 36")
     page.click(".cm-play")
