@@ -7,11 +7,22 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from citymodel.calendar import WeeklyCalendar
 from citymodel.config import FacilityKindConfig
 from citymodel.production import MachinePool
 
 if TYPE_CHECKING:
     from citymodel.model import CityModel
+
+
+def site_calendar(model, kind: str, hours: list, name: str = "") -> WeeklyCalendar:
+    """The calendar of a facility: its kind's shared calendar, or one for a site with its own hours.
+
+    Sites with the same own hours share one calendar (kept by the model's production component).
+    """
+    if hours == model.config.facilities.kinds[kind]["hours"]:
+        return model.calendar_for(kind)
+    return model.production.site_calendar(kind, hours, name)
 
 
 class FacilityAgent(mesa.Agent):
@@ -22,8 +33,8 @@ class FacilityAgent(mesa.Agent):
     facility_id
         Identifier in the output tables.
     kind
-        ``library``, ``school``, ``community_centre``, ``youth_centre``,
-        ``shopping_centre``, ``makerspace``, ``maker`` or ``textile_mill``.
+        ``library``, ``school``, ``college``, ``community_centre``, ``arts_centre``,
+        ``youth_centre``, ``shopping_centre``, ``makerspace``, ``maker`` or ``textile_mill``.
     nodes
         OSM node id of the site in each travel mode's graph (``{"walk": …, "van": …}``).
     pools
@@ -59,7 +70,7 @@ class FacilityAgent(mesa.Agent):
         self.opened_min = opened_min
         self.fee_per_hour = spec.fee_per_hour
         self.takes_platform_orders = spec.takes_platform_orders
-        self.calendar = model.calendar_for(spec_kind or kind)
+        self.calendar = site_calendar(model, spec_kind or kind, spec.hours, name)
         machines = dict(spec.machines)
         for machine, extra in (extra_machines or {}).items():
             machines[machine] = machines.get(machine, 0) + extra

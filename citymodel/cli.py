@@ -30,7 +30,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-map_app = typer.Typer(help="Inspect street maps.", no_args_is_help=True)
+map_app = typer.Typer(help="Inspect street maps: `map list` (the embedded maps: default = central Leeds, "
+                      "helsinki), `map info SOURCE`.", no_args_is_help=True)
 bench_app = typer.Typer(
     help="Benchmarks: model scale (default) and routing (`citymodel bench routing`).",
     invoke_without_command=True,
@@ -51,8 +52,10 @@ def _main(
 ) -> None:
     """Agent-based model of distributed manufacturing in a city (Mesa, OpenStreetMap).
 
-    Typical use: `citymodel run` (default map, 10,000 citizens, 30 days), then
-    `citymodel report runs/<run folder>`.
+    Typical use: `citymodel run` (the embedded map of central Leeds with its
+    45,455 residents and their IMD 2019 deprivation, 30 days), then `citymodel
+    report runs/<run folder>`. Embedded maps: 'default' (central Leeds) and
+    'helsinki'; `citymodel map list` lists them.
     """
 
 
@@ -60,9 +63,12 @@ def _main(
 @app.command()
 def run(
     map_source: Annotated[str | None, typer.Option(
-        "--map", help="Map: 'default' (embedded central Helsinki), a .osm/.osm.gz/.osm.bz2/.osm.pbf "
+        "--map", help="Map: an embedded map, 'default' (central Leeds, with its LSOA zones) or 'helsinki' "
+        "(central Helsinki) — see `citymodel map list` —, a .osm/.osm.gz/.osm.bz2/.osm.pbf "
         "or citymodel .graphml file, or 'place:<name>' (online only).")] = None,
-    citizens: Annotated[int | None, typer.Option(help="Number of citizens (>= 1).")] = None,
+    citizens: Annotated[int | None, typer.Option(
+        help="Number of citizens (>= 1). Default: the residents of the map's zones (central Leeds: "
+        "45,455), or 10,000 on a map without zone population.")] = None,
     days: Annotated[float | None, typer.Option(help="Simulated days (> 0).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of every random stream (>= 0).")] = None,
     config: Annotated[Path | None, typer.Option(
@@ -74,7 +80,11 @@ def run(
         "Default: runs/run-<UTC time>-seed<S>.")] = None,
     zones: Annotated[Path | None, typer.Option(
         help="GeoJSON/CSV of areas with 'income' (£/year) or 'decile'/'imd_decile' (1..10): incomes "
-        "by the area of each home (same as --set population.zones_file=FILE).")] = None,
+        "by the area of each home (same as --set population.zones_file=FILE); with 'population', homes "
+        "follow it. Replaces the map's own zones.")] = None,
+    sites: Annotated[Path | None, typer.Option(
+        help="CSV (lon, lat, kind[, name, machines, fee_per_hour]) or GeoJSON points of facility sites added "
+        "to the ones chosen from the map (same as --set facilities.sites_file=FILE).")] = None,
     plots: Annotated[bool, typer.Option("--plots", help="Write the report's PNG plots at the end.")] = False,
     baseline: Annotated[Path | None, typer.Option(
         help="Run folder of the baseline scenario: adds public spend per additional included "
@@ -90,6 +100,8 @@ def run(
     overrides = list(set_ or [])
     if zones is not None:
         overrides.append(f"population.zones_file={json.dumps(str(zones))}")
+    if sites is not None:
+        overrides.append(f"facilities.sites_file={json.dumps(str(sites))}")
     cfg = build_config(config, overrides, map_source, citizens, days, seed)
     baseline_summary = read_baseline(baseline) if baseline is not None else None
     folder = out_dir if out_dir is not None else default_run_dir(Path("runs"), cfg.run.seed)
@@ -194,6 +206,16 @@ def print_run_summary(result) -> None:
               + " ".join(_fmt(v, 0, True) for v in inc["access_15min_walk_by_income_quintile"]))
     out.print("DM participation by income quintile: "
               + " ".join(_fmt(v, 1, True) for v in inc["participation_by_income_quintile"]))
+    for what, key, digits in (("access ≤15 min walk", "access_15min_walk_by_imd_decile", 0),
+                              ("DM participation", "participation_by_imd_decile", 1)):
+        values = inc.get(key) or []
+        if any(v is not None for v in values):
+            out.print(f"{what} by IMD decile (1 = most deprived): "
+                      + " ".join(f"{d}:{_fmt(v, digits, True)}" for d, v in enumerate(values, 1) if v is not None))
+    if inc.get("incomes_synthetic", False):
+        out.print("incomes: synthetic (lognormal with a random spatial field; no zones with income or deciles)")
+    elif inc.get("income_source"):
+        out.print(f"incomes: from {inc['income_source'].removeprefix('zones: ')}")
     loc = s["localisation"]
     out.print(f"local share of units: {_fmt(loc.get('local_share_of_units'), 1, True)}; "
               f"delivery vehicle-km {_fmt(loc.get('delivery_vehicle_km'))}; "
@@ -208,41 +230,41 @@ def print_run_summary(result) -> None:
 # --------------------------------------------------------------------------- map
 @map_app.command("info")
 def map_info_cmd(
-    source: Annotated[str, typer.Argument(help="'default', a local OSM/GraphML file or 'place:<name>'.")],
+    source: Annotated[str, typer.Argument(
+        help="An embedded map ('default' = central Leeds, 'helsinki'; see `citymodel map list`), a local "
+        "OSM/GraphML file or 'place:<name>'.")],
+    sites: Annotated[Path | None, typer.Option(
+        help="Also place the sites of this CSV/GeoJSON file (as `citymodel run --sites`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Print per mode: nodes, edges, km of street, share kept by the strongly connected
-    filter; POI counts by kind; bounding box; checksum."""
+    filter; POI counts by kind; zones; the facility sites a default run uses (with
+    --sites, the file's sites too, snapped to the streets); bounding box; checksum."""
+    from citymodel.map_commands import info_json, map_sites, print_map_info
     from citymodel.maps import load_city
     from citymodel.maps.info import map_info
 
-    info = map_info(load_city(source))
+    city = load_city(source)
+    info = map_info(city)
+    site_rows, notes = map_sites(city, sites)
     if as_json:
-        out.print_json(json.dumps(info, default=str))
+        out.print_json(info_json(info, site_rows, notes))
         return
-    out.print(f"[bold]{info['name']}[/bold]  source: {info['source']}")
-    out.print(f"checksum: {info['checksum']}")
-    west, south, east, north = info["bbox"]
-    out.print(f"bounding box (lon/lat): west {west:.5f}, south {south:.5f}, "
-              f"east {east:.5f}, north {north:.5f}")
-    table = Table(title="street graph by mode", show_edge=False)
-    for col in ("mode", "nodes", "edges", "km of street", "kept nodes", "kept edges", "dropped nodes"):
-        table.add_column(col, justify="left" if col == "mode" else "right")
-    for mode, m in info["modes"].items():
-        if not m.get("available", True):
-            table.add_row(mode, "–", "–", "–", "–", "–", "no streets")
-            continue
-        table.add_row(mode, f"{m['nodes']:,}", f"{m['edges']:,}", f"{m['km_street']:,.1f}",
-                      _fmt(m.get("kept_node_share"), 1, True), _fmt(m.get("kept_edge_share"), 1, True),
-                      f"{m.get('dropped_nodes', 0):,}")
-    out.print(table)
-    pois = Table(title="points of interest", show_edge=False)
-    pois.add_column("kind")
-    pois.add_column("count", justify="right")
-    for kind, count in info["poi_counts"].items():
-        pois.add_row(kind, f"{count:,}")
-    out.print(pois)
-    out.print(info["attribution"])
+    print_map_info(info, site_rows, notes, out, _fmt)
+
+
+@map_app.command("list")
+def map_list_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the maps embedded in the package (name for --map, place, size, source files, licence)."""
+    from citymodel.map_commands import print_map_list
+    from citymodel.maps.embedded import list_embedded
+
+    if as_json:
+        out.print_json(json.dumps(list_embedded()))
+        return
+    print_map_list(out)
 
 
 # --------------------------------------------------------------------------- validate

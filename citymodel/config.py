@@ -44,8 +44,12 @@ def _copy(value: Any) -> Any:
 class RunConfig:
     """What to simulate: map, population size, duration and seed."""
 
-    map: str = _p("default", "-", doc="map source: 'default', a .osm/.osm.pbf/.graphml path or 'place:<name>'")
-    citizens: int = _p(10000, "persons", doc="number of citizens")
+    map: str = _p("default", "-", doc="map source: 'default' (embedded central Leeds), 'helsinki' (embedded central "
+                  "Helsinki), a .osm/.osm.pbf/.graphml path or 'place:<name>'")
+    citizens: int = _p(0, "persons", doc="number of citizens; 0 = the map's population: the residents of the zones "
+                       "on the map (population x share of each zone's area inside the area the streets cover; "
+                       "central Leeds: 45,455, mid-2015), or 10,000 on a map without zones or whose zones carry no "
+                       "population")
     days: float = _p(30.0, "days", doc="simulated duration")
     seed: int = _p(42, "-", doc="seed of every random stream of the run")
     start_weekday: int = _p(0, "0=Monday", doc="weekday of simulated day 0")
@@ -61,8 +65,14 @@ class PopulationConfig:
         0.6, "0..1", doc="weight of a smooth spatial field in log income (spatial clustering)"
     )
     income_length_scale_m: float = _p(800.0, "m", doc="length scale of the income field")
-    zones_file: str = _p("", "path", doc="GeoJSON/CSV of areas with income (£/year) or decile (1..10, e.g. IMD "
-                         "by LSOA); empty: synthetic spatially clustered income")
+    zones_file: str = _p("", "path", doc="GeoJSON/CSV of areas with population, income (£/year) or deciles "
+                         "(1..10, e.g. IMD by LSOA; see citymodel/zones.py); replaces the map's zones; empty: the "
+                         "map's zones, or synthetic spatially clustered income on a map without zones")
+    use_map_zones: bool = _p(True, "-", doc="use the zones shipped with the map (central Leeds: 40 LSOAs with IMD "
+                             "2019 deciles and mid-2015 population) when no zones_file is given")
+    homes_by: str = _p("auto", "auto|population|uniform", doc="how citizens are spread over the candidate homes: "
+                       "in proportion to zone population (population; an error if the zones carry none), uniformly "
+                       "(uniform), or by population when the zones carry it (auto)")
     zones_within_sigma: float = _p(0.3, "log £", doc="spread of income within a zone that gives a mean income")
     skill_mean: float = _p(0.3, "0..1", doc="mean CAD/machine skill")
     skill_income_gradient: float = _p(
@@ -209,6 +219,10 @@ DEFAULT_FACILITIES: dict[str, dict[str, Any]] = {
     "school": dict(machines={"3d_printer": 3, "laser_cutter": 1}, hours=[["mon-fri", 16, 20]], fee_per_hour=3.0),
     "community_centre": dict(machines={"3d_printer": 2, "knitting": 1}, hours=[["mon-fri", 10, 20], ["sat", 10, 16]],
                              fee_per_hour=3.0),
+    "college": dict(machines={"3d_printer": 4, "laser_cutter": 2, "cnc_router": 1},
+                    hours=[["mon-fri", 17, 21], ["sat", 10, 16]], fee_per_hour=3.0),
+    "arts_centre": dict(machines={"3d_printer": 2, "laser_cutter": 1, "knitting": 1}, hours=[["tue-sat", 10, 18]],
+                        fee_per_hour=4.0),
     "youth_centre": dict(machines={"3d_printer": 2, "laser_cutter": 1}, hours=[["mon-fri", 15, 21]], fee_per_hour=2.0),
     "shopping_centre": dict(machines={"3d_printer": 2, "laser_cutter": 1, "knitting": 1},
                             hours=[["daily", 10, 20]], fee_per_hour=5.0),
@@ -252,6 +266,13 @@ class FacilitiesConfig:
     makerspaces_if_missing: int = _p(1, "facilities", doc="makerspaces placed by the fallback rule if the map has none")
     machine_prices: dict[str, float] = _p(MACHINE_PRICES, "£", MACHINE_PRICE_SOURCES, doc="price of a machine by type, "
                                           "paid by a citizen who buys one and by the public budget for workshops")
+    poi_sites: bool = _p(True, "-", doc="place public workshops at the map's POIs; false: only at the user's sites "
+                         "(sites_file, extra_sites)")
+    sites_file: str = _p("", "path", doc="CSV (lon, lat, kind[, name, machines, fee_per_hour]) or GeoJSON points "
+                         "of sites added to the chosen ones (see citymodel/sites.py)")
+    extra_sites: list[dict[str, Any]] = _p([], "sites", doc="sites added to the chosen ones: tables with lon, lat "
+                                           "(degrees), kind and optional name, machines (machine type -> count), "
+                                           "fee_per_hour (£/h)")
 
 
 DEFAULT_PROCESSES: dict[str, dict[str, float]] = {
@@ -390,8 +411,8 @@ def _fail(name: str, value: Any, expected: str) -> None:
 
 def _validate(cfg: Config) -> None:
     run = cfg.run
-    if not isinstance(run.citizens, int) or run.citizens < 1:
-        _fail("run.citizens", run.citizens, "a positive integer")
+    if not isinstance(run.citizens, int) or isinstance(run.citizens, bool) or run.citizens < 0:
+        _fail("run.citizens", run.citizens, "a whole number >= 0 (0 = the map's population)")
     if not (run.days * 24 >= 1 - 1e-9 and math.isfinite(run.days)):
         _fail("run.days", run.days, "a number of days of at least one simulated hour (>= 1/24 = 0.0417)")
     if not isinstance(run.seed, int) or run.seed < 0:
@@ -399,6 +420,14 @@ def _validate(cfg: Config) -> None:
     zones = cfg.population.zones_file
     if zones and not Path(zones).expanduser().is_file():
         _fail("population.zones_file", zones, "an existing .geojson or .csv file")
+    if cfg.population.homes_by not in ("auto", "population", "uniform"):
+        _fail("population.homes_by", cfg.population.homes_by, "one of auto, population, uniform")
+    sites_file = cfg.facilities.sites_file
+    if sites_file and not Path(sites_file).expanduser().is_file():
+        _fail("facilities.sites_file", sites_file, "an existing .csv or .geojson file")
+    from citymodel.sites import machine_types, sites_from_config
+
+    sites_from_config(cfg.facilities.extra_sites, machine_types(cfg.facilities.kinds))
     for name in ("bass_p", "bass_q", "initial_aware_share", "initial_maker_share", "maker_rate"):
         value = getattr(cfg.adoption, name)
         if value < 0:

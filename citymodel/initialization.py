@@ -19,50 +19,23 @@ from citymodel.choice import ChannelChoice
 from citymodel.config import Config
 from citymodel.imports import ImportChannel, van_graph_circuity
 from citymodel.policy import eligible as policy_eligible
-from citymodel.population import Population, build_population, income_quintiles, project, unproject
-from citymodel.siting import Site, centre_of, choose_sites, home_candidates, import_depot
+from citymodel.population import Population, project
+from citymodel.residents import populate
+from citymodel.siting import Site, centre_of, choose_sites, import_depot, site_spec
 from citymodel.travel import TravelTables
 from citymodel.vocabulary import PUBLIC_WORKSHOP_KINDS
-from citymodel.zones import incomes_from_zones, read_zones
 
 
 def initial_population(config: Config, city, streams: dict[str, np.random.Generator]
                        ) -> tuple[Population, tuple[float, float], list[str]]:
     """Citizens at homes of ``city`` with income, skill and ties; returns (population, map centre, notes).
 
-    With ``population.zones_file`` incomes come from the zone of each home (see
-    :mod:`citymodel.zones`) and skill keeps its income gradient: it shifts by
-    ``skill_income_gradient`` times the change in standardised log income.
+    The residents come from :func:`citymodel.residents.populate`: the zones in use (the map's own,
+    or ``population.zones_file``), homes drawn in proportion to their population, incomes drawn
+    within each zone's decile (synthetic without zones).
     """
-    notes: list[str] = []
-    homes, note = home_candidates(city)
-    if note:
-        notes.append(note)
-    centre = centre_of(city)
-    pop = build_population(config.run.citizens, homes, centre, config.population, streams["population"],
-                           streams["ties"])
-    if config.population.zones_file:
-        notes.append(_incomes_from_zones(pop, config, centre, streams["zones"]))
-    return pop, centre, notes
-
-
-def _incomes_from_zones(pop: Population, config: Config, centre: tuple[float, float],
-                        rng: np.random.Generator) -> str:
-    cfg = config.population
-    path = cfg.zones_file
-    zones = read_zones(path)
-    lon, lat = unproject(pop.x_m, pop.y_m, *centre)
-    income, _, outside = incomes_from_zones(zones, lon, lat, cfg.income_median, cfg.income_sigma,
-                                            cfg.zones_within_sigma, rng)
-    z_old = np.log(pop.income / cfg.income_median) / cfg.income_sigma
-    z_new = np.log(income / cfg.income_median) / cfg.income_sigma
-    pop.skill = np.clip(pop.skill + cfg.skill_income_gradient * (z_new - z_old), 0.0, 1.0)
-    pop.income = income
-    pop.income_quintile = income_quintiles(income)
-    note = f"incomes from zones file {path} ({len(zones)} zones)"
-    if outside:
-        note += f"; {outside} homes outside every zone took the nearest zone"
-    return note
+    pop, notes = populate(city, config, streams)
+    return pop, centre_of(city), notes
 
 
 def initial_sites(config: Config, city, streams: dict[str, np.random.Generator]) -> tuple[list[Site], list[str]]:
@@ -87,10 +60,14 @@ def extra_machines(config: Config, cls: type) -> dict[str, int] | None:
 
 def create_facility(model, cls: type, kind: str, spec_kind: str, nodes: dict[str, int], name: str = "",
                     lon: float = float("nan"), lat: float = float("nan"), placement: str = "poi",
-                    extra: dict[str, int] | None = None):
-    """A new facility agent of ``model`` with the next facility id, appended to ``model.facilities``."""
-    facility = cls(model, len(model.facilities), kind, model.config.facility_kind(spec_kind), nodes, name, lon, lat,
-                   placement, model.now, extra, spec_kind)
+                    extra: dict[str, int] | None = None, spec=None):
+    """A new facility agent of ``model`` with the next facility id, appended to ``model.facilities``.
+
+    ``spec`` (machines, hours, fee) defaults to the ``facilities.kinds`` entry ``spec_kind``.
+    """
+    spec = spec if spec is not None else model.config.facility_kind(spec_kind)
+    facility = cls(model, len(model.facilities), kind, spec, nodes, name, lon, lat, placement, model.now, extra,
+                   spec_kind)
     model.facilities.append(facility)
     return facility
 
@@ -100,7 +77,7 @@ def create_sites(model, sites: list[Site], centre: tuple[float, float]) -> None:
     for site in sites:
         cls, spec_kind = facility_type(site.kind)
         facility = create_facility(model, cls, site.kind, spec_kind, site.nodes, site.name, site.lon, site.lat,
-                                   site.placement, extra_machines(model.config, cls))
+                                   site.placement, extra_machines(model.config, cls), site_spec(model.config, site))
         facility.x_m, facility.y_m = (float(v) for v in project(site.lon, site.lat, *centre))
 
 

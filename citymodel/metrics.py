@@ -459,8 +459,15 @@ def _dm_uses(agents: pd.DataFrame) -> pd.Series:
 
 
 def _share_by_quintile(flag: pd.Series, quintile: pd.Series) -> list[float | None]:
-    grouped = flag.astype(float).groupby(quintile.to_numpy()).mean()
-    return [_none_if_nan(grouped.get(q, math.nan)) for q in range(1, 6)]
+    return _share_by_group(flag, quintile, range(1, 6))
+
+
+def _share_by_group(flag: pd.Series, group: pd.Series, groups: Iterable[int]) -> list[float | None]:
+    grouped = flag.astype(float).groupby(group.to_numpy()).mean()
+    return [_none_if_nan(grouped.get(g, math.nan)) for g in groups]
+
+
+IMD_DECILES = range(1, 11)
 
 
 def inclusion(
@@ -489,6 +496,12 @@ def inclusion(
         ``concentration_index`` of DM uses over income rank (None if nobody
         used DM); ``erreygers_index`` of participation; ``access_gini`` (Gini of
         finite walk times, s) with ``access_n_unreachable`` citizens left out.
+        By the IMD decile of the citizen's zone (column ``imd_decile``, 1 most
+        deprived … 10; lists indexed by decile 1..10, None where no citizen has that
+        decile, all None without the column): ``n_by_imd_decile``,
+        ``access_15min_walk_by_imd_decile``, ``participation_by_imd_decile``,
+        ``prosumer_share_by_imd_decile``; ``n_without_imd_decile`` counts citizens
+        whose zone has no decile (-1).
     """
     cols = [
         "income",
@@ -506,6 +519,15 @@ def inclusion(
     prosumer = agents["stage"].isin(["prosumer", "maker"])
     finite_walk = walk[np.isfinite(walk.to_numpy())]
     counts = quintile.value_counts()
+    imd = agents["imd_decile"] if "imd_decile" in agents.columns else pd.Series(-1, index=agents.index)
+    imd_counts = imd.value_counts()
+    by_imd = {
+        "n_by_imd_decile": [int(imd_counts.get(d, 0)) for d in IMD_DECILES],
+        "access_15min_walk_by_imd_decile": _share_by_group(walk <= access_threshold_s, imd, IMD_DECILES),
+        "participation_by_imd_decile": _share_by_group(participated, imd, IMD_DECILES),
+        "prosumer_share_by_imd_decile": _share_by_group(prosumer, imd, IMD_DECILES),
+        "n_without_imd_decile": int((~imd.isin(IMD_DECILES)).sum()),
+    }
     return {
         "n_by_income_quintile": [int(counts.get(q, 0)) for q in range(1, 6)],
         "access_threshold_s": float(access_threshold_s),
@@ -522,6 +544,7 @@ def inclusion(
         ),
         "access_gini": _none_if_nan(gini(finite_walk)),
         "access_n_unreachable": int(len(walk) - len(finite_walk)),
+        **by_imd,
     }
 
 

@@ -56,6 +56,7 @@ from citymodel.orderbook import OrderBook, TripLog
 from citymodel.params import config_from_params
 from citymodel.platform import Platform
 from citymodel.production import Production, job_machine_hours
+from citymodel.residents import with_resolved_citizens
 from citymodel.scheduling import EventHandling
 from citymodel.vocabulary import (
     AWARE,
@@ -117,15 +118,16 @@ class CityModel(EventHandling, mesa.Model):
                  **kwargs: Any) -> None:
         config = config_from_params(kwargs, config)
         super().__init__(rng=config.run.seed)
-        self.config = config
-        self.always_open = always_open
-        self.streams = setup_generators(config.run.seed)
-        self.keyed = KeyedRandom(config.run.seed)
         if city is None:
             from citymodel.maps import shared_city
 
             city = shared_city(config.run.map)
         self.city = city
+        self.config = config = with_resolved_citizens(config, city)  # run.citizens 0: the map's population
+        self.always_open = always_open
+        self.streams = setup_generators(config.run.seed)
+        self.keyed = KeyedRandom(config.run.seed)
+        self.config = config = with_resolved_citizens(config, city)  # issue 10: run.citizens 0 = map's population
         self.now = 0.0
         self.horizon_min = config.run.days * MINUTES_PER_DAY
         self.events = EventQueue()

@@ -6,11 +6,19 @@ handle onto its row. Income is lognormal (ONS 2024 median and dispersion) with
 spatial clustering from a smooth random field over the city; ties form a
 spatially embedded network (mostly near neighbours, a share across the city),
 stored as a symmetric CSR adjacency so imitation is one sparse product.
+
+The income field is a function of the run's seed and of the home's position
+only (:func:`income_field`): it has its own random stream and is standardised
+analytically, so the same home gets the same field value whatever the number of
+citizens. (Standardising by the sample of homes, as earlier versions did, made the
+city's income pattern depend on N.) Zones replace these synthetic incomes when
+they carry an income or a decile (``citymodel.residents``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,7 +28,13 @@ from scipy.spatial import cKDTree
 from citymodel.config import PopulationConfig
 from citymodel.vocabulary import AWARE, MAKER, PROSUMER, STAGES, UNAWARE  # noqa: F401  (re-exported)
 
+if TYPE_CHECKING:
+    from citymodel.zones import Zones
+
 EARTH_RADIUS_M = 6_371_008.8
+# spawn key of the income field's own random stream (the model's streams use spawn keys 0, 1, ...)
+INCOME_FIELD_KEY = 0x494E43
+SYNTHETIC = "synthetic"
 
 
 @dataclass
@@ -45,6 +59,18 @@ class Population:
         Adoption stage code (see ``STAGES``).
     ties
         Symmetric CSR adjacency of social ties (0/1 entries).
+    stage_day
+        Day each stage was reached (NaN if not), one column per stage.
+    orders_by_channel
+        Orders per channel (import, platform, self_fabrication).
+    zone
+        Index into ``zones`` of each citizen's zone (-1 without zones).
+    zones
+        The zones on the map used by the run (``citymodel.zones.Zones``), or None.
+    income_field
+        The standardised smooth income field at the home (mean 0, variance 1 by construction).
+    income_source
+        ``"synthetic"`` or ``"zones: <name>"``.
     """
 
     home_poi: np.ndarray
@@ -58,6 +84,24 @@ class Population:
     ties: sp.csr_matrix
     stage_day: np.ndarray
     orders_by_channel: np.ndarray
+    zone: np.ndarray | None = None
+    zones: Zones | None = None
+    income_field: np.ndarray | None = None
+    income_source: str = SYNTHETIC
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.zone is None:
+            self.zone = np.full(len(self.income), -1, dtype=np.int64)
+
+    def zone_column(self, name: str, missing: str | int) -> np.ndarray:
+        """Per citizen: attribute ``name`` of its zone (``zone_id``, ``imd_decile``, ...), ``missing`` if none."""
+        dtype = object if isinstance(missing, str) else np.int64
+        out = np.full(len(self.income), missing, dtype=dtype)
+        if self.zones is not None:
+            known = self.zone >= 0
+            out[known] = np.asarray(getattr(self.zones, name))[self.zone[known]]
+        return out
 
     def __len__(self) -> int:
         return len(self.income)
@@ -87,10 +131,14 @@ def income_quintiles(income: np.ndarray) -> np.ndarray:
 
 def smooth_field(x: np.ndarray, y: np.ndarray, length_m: float, rng: np.random.Generator,
                  features: int = 64, chunk: int = 65_536) -> np.ndarray:
-    """A standardised Gaussian random field (random Fourier features, squared-exponential kernel).
+    """A Gaussian random field with mean 0 and variance 1 (random Fourier features, squared-exponential kernel).
 
-    Evaluated ``chunk`` points at a time, so memory stays ~``chunk × features`` floats
-    (the values do not depend on the chunking: each point's sum is its own row).
+    ``f(p) = sqrt(2/F) Σ_j cos(ω_j·p + φ_j)`` with ``ω_j ~ N(0, I/length_m²)`` and
+    ``φ_j ~ U(0, 2π)``: each term has mean 0 and variance 1/2 over its random phase, so
+    ``f`` has mean 0 and variance 1 at every point by construction. It is *not*
+    re-standardised by the sample of points, so a point's value depends only on the
+    draws of ``rng`` and on the point. Evaluated ``chunk`` points at a time, so memory
+    stays ~``chunk × features`` floats (each point's sum is its own row).
     """
     omega = rng.normal(0.0, 1.0 / length_m, size=(features, 2))
     phase = rng.uniform(0, 2 * np.pi, size=features)
@@ -99,8 +147,17 @@ def smooth_field(x: np.ndarray, y: np.ndarray, length_m: float, rng: np.random.G
         xs, ys = x[start:start + chunk], y[start:start + chunk]
         values[start:start + chunk] = np.cos(np.outer(xs, omega[:, 0]) + np.outer(ys, omega[:, 1]) + phase).sum(axis=1)
     values *= np.sqrt(2.0 / features)
-    sd = values.std()
-    return (values - values.mean()) / sd if sd > 0 else values
+    return values
+
+
+def income_field(x: np.ndarray, y: np.ndarray, length_m: float, seed: int, features: int = 64) -> np.ndarray:
+    """The income field at projected positions (m): a function of ``seed`` and the positions only.
+
+    Its random features come from their own stream, ``SeedSequence(seed, spawn_key=(INCOME_FIELD_KEY,))``,
+    independent of every other draw of the run.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(INCOME_FIELD_KEY,)))
+    return smooth_field(np.asarray(x, dtype=float), np.asarray(y, dtype=float), length_m, rng, features)
 
 
 def build_ties(x: np.ndarray, y: np.ndarray, cfg: PopulationConfig,
@@ -141,24 +198,33 @@ def build_ties(x: np.ndarray, y: np.ndarray, cfg: PopulationConfig,
     return a
 
 
-def build_population(n: int, homes: pd.DataFrame, centre: tuple[float, float],
-                     cfg: PopulationConfig, income_rng: np.random.Generator,
-                     ties_rng: np.random.Generator) -> Population:
-    """Place ``n`` citizens at homes and draw their income, skill and ties.
+def build_population(chosen: pd.DataFrame, centre: tuple[float, float], cfg: PopulationConfig, seed: int,
+                     income_rng: np.random.Generator, ties_rng: np.random.Generator) -> Population:
+    """Citizens at the given homes (one row each) with synthetic income, skill and ties.
 
     Parameters
     ----------
-    homes
-        Candidate homes with columns ``poi_id``, ``lon``, ``lat``, ``node`` (walk-graph OSM id);
-        citizens are spread uniformly over them (several per building).
+    chosen
+        One row per citizen: its home, with columns ``poi_id``, ``lon``, ``lat``, ``node``
+        (walk-graph OSM id); see ``citymodel.homes.place_homes``.
     centre
         (lon, lat) of the map centre for the local projection.
+    seed
+        The run's seed (for the income field's own stream).
+    income_rng, ties_rng
+        Streams of the individual draws (income noise, skill noise) and of the ties.
+
+    Notes
+    -----
+    Standardised log income is ``z = ρ f(home) + sqrt(1 - ρ²) ε`` with the income field ``f``
+    (:func:`income_field`), ``ρ = income_spatial_correlation`` and ``ε ~ N(0, 1)`` per citizen;
+    income is ``income_median · exp(income_sigma · z)`` (£/year).
     """
-    pick = income_rng.integers(0, len(homes), size=n)
-    chosen = homes.iloc[pick]
+    n = len(chosen)
     x, y = project(chosen["lon"].to_numpy(), chosen["lat"].to_numpy(), *centre)
     rho = cfg.income_spatial_correlation
-    z = rho * smooth_field(x, y, cfg.income_length_scale_m, income_rng)
+    field_values = income_field(x, y, cfg.income_length_scale_m, seed)
+    z = rho * field_values
     z += np.sqrt(max(1 - rho**2, 0.0)) * income_rng.standard_normal(n)
     income = np.exp(np.log(cfg.income_median) + cfg.income_sigma * z)
     skill = np.clip(cfg.skill_mean + cfg.skill_income_gradient * z
@@ -174,4 +240,5 @@ def build_population(n: int, homes: pd.DataFrame, centre: tuple[float, float],
         ties=build_ties(x, y, cfg, ties_rng),
         stage_day=np.full((n, len(STAGES)), np.nan),
         orders_by_channel=np.zeros((n, 3), dtype=np.int32),
+        income_field=field_values,
     )

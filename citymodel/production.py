@@ -271,6 +271,14 @@ class Production:
                                                   name=f"facilities.kinds.{kind}.hours")
         return self.calendars[kind]
 
+    def site_calendar(self, kind: str, hours: list, name: str = "") -> WeeklyCalendar:
+        """A calendar for a site of ``kind`` open at its own ``hours`` (shared by sites with the same hours)."""
+        key = f"{kind}@{hours!r}"
+        if key not in self.calendars:
+            self.calendars[key] = WeeklyCalendar(hours, self.start_weekday, always_open=self.always_open,
+                                                 name=f"opening hours of {kind} site {name!r}")
+        return self.calendars[key]
+
     def calendar_index(self, calendar: WeeklyCalendar) -> int:
         """Index of ``calendar`` in :attr:`calendar_list` (added if new)."""
         index = self._calendar_index.setdefault(id(calendar), len(self.calendar_list))

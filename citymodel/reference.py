@@ -69,6 +69,7 @@ from citymodel.orderbook import OrderBook, TripLog
 from citymodel.platform import Process
 from citymodel.production import Production, job_machine_hours
 from citymodel.reference_citizen import ReferenceCitizen
+from citymodel.residents import with_resolved_citizens
 from citymodel.scheduling import EventHandling
 from citymodel.siting import import_depot
 from citymodel.vocabulary import (
@@ -115,6 +116,7 @@ class ReferenceModel(EventHandling, mesa.Model):
 
             city = load_city(config.run.map)
         self.city = city
+        self.config = config = with_resolved_citizens(config, city)  # issue 10: run.citizens 0 = map's population
         self.now = 0.0
         self.hour_start = 0.0
         self.hour_end = 60.0

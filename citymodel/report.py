@@ -28,6 +28,7 @@ import functools
 import json
 import math
 import os
+import textwrap
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -128,7 +129,9 @@ KIND_STYLE: Mapping[str, tuple[str, str]] = {
     # kind: (colour, map marker)
     "library": ("#1f77b4", "^"),
     "school": ("#ff7f0e", "s"),
+    "college": ("#7b4173", "p"),
     "community_centre": ("#2ca02c", "D"),
+    "arts_centre": ("#e7969c", "d"),
     "youth_centre": ("#9467bd", "P"),
     "shopping_centre": ("#e377c2", "h"),
     "makerspace": ("#d62728", "*"),
@@ -838,7 +841,7 @@ def access_map_figure(agents: pd.DataFrame, facilities: pd.DataFrame, city: Any,
     note = (f"Walking time on the street graph from each home to the nearest public workshop "
             f"(agents.walk_time_to_workshop_s); {_pct(within)} of citizens live within "
             f"{threshold_min:g} min. Dot area grows with the citizens at a home node. "
-            f"Map data {info.attribution}.")
+            + textwrap.fill(f"Map data {info.attribution.rstrip('.')}.", 160))
     west, south, east, north = (xy["x"].min(), xy["y"].min(), xy["x"].max(), xy["y"].max())
     pad_x, pad_y = 0.02 * (east - west or 1e-3), 0.02 * (north - south or 1e-3)
     mid_lat = float((south + north) / 2.0)
@@ -915,7 +918,8 @@ def access_map_figure(agents: pd.DataFrame, facilities: pd.DataFrame, city: Any,
     fig.legend(handles=handles, loc="outside right upper", frameon=False,
                title="legend (count)", alignment="left")
     _scale_bar(ax, mid_lat)
-    ax.text(0.995, 0.005, info.attribution, transform=ax.transAxes, ha="right",
+    # the street credit on the map; the full attribution (zones, libraries) is in the note below it
+    ax.text(0.995, 0.005, info.attribution.split(". ")[0], transform=ax.transAxes, ha="right",
             va="bottom", fontsize=9, zorder=7,
             bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "0.7", "alpha": 0.9})
     ax.set_xlabel("longitude (° E)")

@@ -77,6 +77,12 @@ def summarise(model, tables: dict[str, pd.DataFrame], baseline: dict | None = No
         "currency": model.city.metadata.get("currency") or "GBP",
         "notes": list(model.notes),
     })
+    # issue 10: where incomes and zones came from (the printed summary says when incomes are synthetic)
+    pop = model.population
+    summary["run"]["zones"] = pop.zones.name if pop.zones is not None else None
+    summary["run"]["n_zones"] = len(pop.zones) if pop.zones is not None else 0
+    summary["inclusion"]["income_source"] = pop.income_source
+    summary["inclusion"]["incomes_synthetic"] = pop.income_source == "synthetic"
     return summary
 
 
@@ -108,12 +114,18 @@ def run_to_folder(config: Config, out: Path, city=None, progress: Progress | Non
                   argv: list[str] | None = None, baseline: dict | None = None) -> RunResult:
     """Run a model and write its run folder ``out`` (which must be new or empty)."""
     from citymodel.maps import load_city
+    from citymodel.residents import with_resolved_citizens
+    from citymodel.siting import check_user_sites
 
-    folder = RunFolder(out)
     t0 = time.perf_counter()
     if city is None:
         city = load_city(config.run.map)
     load_s = time.perf_counter() - t0
+    # issue 10: run.citizens 0 = the map's population, recorded as a number; a bad zones or sites file
+    # fails here, before the run folder is created
+    config = with_resolved_citizens(config, city)
+    check_user_sites(city, config.facilities)
+    folder = RunFolder(out)
     folder.start(config, city, argv)
     try:
         result = simulate(config, city, progress, baseline)

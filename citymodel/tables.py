@@ -35,7 +35,9 @@ def agents_table(model: CityModel) -> pd.DataFrame:
     ``experience`` (satisfaction with DM orders, 0..1, NaN before any),
     ``last_dm_use_day`` (day of the last DM order finished, NaN if none),
     ``degree`` (social ties), ``became_aware_day, became_prosumer_day,
-    became_maker_day`` (day, NaN if never).
+    became_maker_day`` (day, NaN if never), ``zone_id`` (the citizen's zone, e.g. an
+    LSOA code; "" without zones), ``imd_decile`` and ``income_decile`` (of the zone,
+    1 most deprived … 10; -1 when not known).
     """
     pop = model.population
     n = len(pop)
@@ -61,6 +63,9 @@ def agents_table(model: CityModel) -> pd.DataFrame:
     for s, name in enumerate(STAGES[1:], start=1):
         df[f"became_{name}_day"] = pop.stage_day[:, s]
     df["stage"] = df["stage"].astype(str)
+    df["zone_id"] = pop.zone_column("zone_id", "").astype(str)
+    df["imd_decile"] = pop.zone_column("imd_decile", -1).astype(np.int8)
+    df["income_decile"] = pop.zone_column("income_decile", -1).astype(np.int8)
     return df
 
 

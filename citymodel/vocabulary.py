@@ -19,7 +19,8 @@ UNAWARE, AWARE, PROSUMER, MAKER = range(4)
 
 # ----------------------------------------------------------------------------- facilities
 PUBLIC_WORKSHOP_KINDS: tuple[str, ...] = (
-    "library", "school", "community_centre", "youth_centre", "shopping_centre", "makerspace",
+    "library", "school", "college", "community_centre", "arts_centre", "youth_centre", "shopping_centre",
+    "makerspace",
 )
 """Facility kinds that are open-access public workshops (Srai et al. 2016 §4.5)."""
 FACILITY_KINDS: tuple[str, ...] = (*PUBLIC_WORKSHOP_KINDS, "maker", "textile_mill")

@@ -1,7 +1,7 @@
 """Street maps for citymodel: OSM sources -> per-mode graphs -> fast routers.
 
 >>> from citymodel.maps import load_city
->>> city = load_city("default")  # embedded central Helsinki, © OpenStreetMap contributors, ODbL
+>>> city = load_city("default")  # embedded central Leeds (also "helsinki"); see city.attribution
 >>> r = city.router("walk")
 >>> r.travel_time(city.pois.node_walk[0], city.pois.node_walk[1])  # seconds
 """

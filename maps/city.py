@@ -15,8 +15,9 @@ from .graph_build import (
     CARGO_BIKE_SPEED_KPH,
     StreetNetwork,
     mode_graph,
+    mode_nodes,
 )
-from .graphml_io import is_graphml, write_city_graphml
+from .graphml_io import OPTIONAL_META, is_graphml, write_city_graphml
 from .pois import count_by_kind
 from .router import Router
 
@@ -50,7 +51,11 @@ class City:
         ``node_bike``, ``node_van``: nearest node of that mode's graph (-1 if the
         map has no graph for the mode).
     metadata : dict
-        Source file name, its sha256, created_by.
+        Source file name, its sha256, created_by and, when the map file gives them, ``place``,
+        ``licence``, ``currency`` (ISO 4217 code of the place, e.g. "GBP"), ``currency_symbol``
+        ("£"), ``price_level`` (whether the model's £ prices apply there) and ``sources`` (JSON).
+    zones : citymodel.zones.Zones or None
+        Areas shipped with the map (e.g. LSOAs with population and IMD deciles), None if it has none.
 
     Notes
     -----
@@ -60,7 +65,7 @@ class City:
 
     def __init__(self, source: str, name: str, checksum: str, network: StreetNetwork,
                  pois: pd.DataFrame, metadata: dict[str, str] | None = None,
-                 attribution: str = ATTRIBUTION) -> None:
+                 attribution: str = ATTRIBUTION, zones=None) -> None:
         self.source = source
         self.name = name
         self.checksum = checksum
@@ -68,6 +73,8 @@ class City:
         self.network = network
         self.pois = pois
         self.metadata = dict(metadata or {})
+        self.zones = zones
+        self._extent: np.ndarray | None = None
         self._graphs: dict[str, nx.MultiDiGraph] = {}
         self._routers: dict[str, Router] = {}
 
@@ -81,6 +88,25 @@ class City:
         """(west, south, east, north) of the street nodes, degrees."""
         x, y = self.network.nodes["x"], self.network.nodes["y"]
         return float(x.min()), float(y.min()), float(x.max()), float(y.max())
+
+    @property
+    def extent(self) -> np.ndarray:
+        """The area the streets cover: convex hull of the walk-graph nodes (counter-clockwise ring, lon/lat).
+
+        Falls back to the bounding box if the nodes are collinear. Zones count their residents by the
+        share of their area inside it; user sites must lie inside it.
+        """
+        if self._extent is None:
+            from scipy.spatial import ConvexHull, QhullError
+
+            ids = mode_nodes(self.network, "walk")
+            xy = self.network.nodes.loc[ids, ["x", "y"]].to_numpy(dtype=float) if ids.size else np.empty((0, 2))
+            try:
+                self._extent = xy[ConvexHull(xy).vertices]
+            except (QhullError, ValueError):
+                west, south, east, north = self.bbox
+                self._extent = np.array([[west, south], [east, south], [east, north], [west, north]])
+        return self._extent
 
     def _check_mode(self, mode: str) -> tuple[str, float | None]:
         base, speed = DERIVED_MODES.get(mode, (mode, None))
@@ -167,5 +193,7 @@ class City:
         meta = {"attribution": self.attribution, "source": self.source, "name": self.name,
                 "source_file": self.metadata.get("source_file", ""),
                 "source_sha256": self.metadata.get("source_sha256", "")}
+        meta.update({key: self.metadata.get(key, "") for key in OPTIONAL_META if key != "zones"})
+        meta["zones"] = self.zones.to_json() if self.zones is not None else ""
         write_city_graphml(out, self.network, self.pois, meta)
         return out

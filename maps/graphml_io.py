@@ -9,8 +9,12 @@ which fixes the keys of parallel edges) and their end nodes. Nodes carry ``x``
 (lon) and ``y`` (lat) in degrees (EPSG:4326). Graph-level data, written before
 the nodes: ``citymodel_format``, ``created_by="citymodel"``, ``attribution``,
 ``source``, ``source_file``, ``source_sha256``, ``name``, ``crs``, ``stats``
-(per-mode SCC statistics, JSON) and ``pois`` (the POI table, JSON
-``{"columns": [...], "data": [[...], ...]}``). Floats are written with ``repr`` so
+(per-mode SCC statistics, JSON), ``pois`` (the POI table, JSON
+``{"columns": [...], "data": [[...], ...]}``) and, when the map has them,
+``place`` (what the map covers), ``licence``, ``currency`` (ISO 4217 code of the
+place), ``currency_symbol``, ``price_level`` (whether the model's £ prices apply),
+``sources`` (JSON list of the source files with their sha256 and licence) and
+``zones`` (areas with population and deprivation, ``citymodel.zones`` JSON). Floats are written with ``repr`` so
 a round trip is exact. Any GraphML reader (e.g. ``networkx.read_graphml``) can
 open the file; citymodel reads it with its own streaming parser (faster).
 """
@@ -34,7 +38,10 @@ FORMAT_VERSION = "1"
 GRAPHML_SUFFIXES = (".graphml", ".graphml.gz")
 _NS = "{http://graphml.graphdrawing.org/xmlns}"
 _GRAPH_KEYS = ("citymodel_format", "created_by", "attribution", "source", "source_file",
-               "source_sha256", "name", "crs", "stats", "pois")
+               "source_sha256", "name", "crs", "place", "licence", "currency", "currency_symbol",
+               "price_level", "sources", "stats", "pois", "zones")
+# optional graph-level strings a City carries in its metadata (written only when not empty)
+OPTIONAL_META = ("place", "licence", "currency", "currency_symbol", "price_level", "sources", "zones")
 _EDGE_KEYS = [("osmid", "long"), ("highway", "string"), ("name", "string"),
               ("maxspeed", "string"), ("length", "double"), ("modes", "string")]
 _EDGE_KEYS += [(f"{p}_{m}", "double") for m in BASE_MODES for p in ("speed_kph", "travel_time")]
@@ -76,7 +83,7 @@ def write_city_graphml(path: Path, net: StreetNetwork, pois: pd.DataFrame,
         parts.append(f'<key id="e_{key}" for="edge" attr.name="{key}" attr.type="{kind}"/>\n')
     parts.append('<graph edgedefault="directed">\n')
     for key in _GRAPH_KEYS:
-        if key in graph_data:
+        if graph_data.get(key, "") != "" or (key in graph_data and key not in OPTIONAL_META):
             parts.append(f'<data key="g_{key}">{escape(str(graph_data[key]))}</data>\n')
     for n, x, y in zip(net.nodes.index, net.nodes["x"], net.nodes["y"], strict=True):
         parts.append(f'<node id="{n}"><data key="n_x">{x!r}</data>'
@@ -164,6 +171,36 @@ def read_city_graphml(path: Path) -> tuple[StreetNetwork, pd.DataFrame, dict[str
                f"this version reads format {FORMAT_VERSION!r}")
         raise MapError(msg)
     return _network(nodes, edges, graph), _pois(graph), graph
+
+
+def read_graph_metadata(path: Path) -> dict[str, str]:
+    """The graph-level strings of a citymodel GraphML file, without reading its nodes and edges.
+
+    Graph-level data comes before the first node, so this reads only the head of the file.
+    The large ``pois`` and ``zones`` fields are left out.
+    """
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    keys: dict[str, str] = {}
+    graph: dict[str, str] = {}
+    try:
+        with opener(path, "rb") as fh:
+            for _, elem in ET.iterparse(fh, events=("end",)):
+                tag = elem.tag.rpartition("}")[2]
+                if tag == "key":
+                    keys[elem.get("id")] = elem.get("attr.name")
+                elif tag == "data" and elem.get("key", "").startswith("g_"):
+                    name = keys.get(elem.get("key"), "")
+                    if name not in ("pois", "zones"):
+                        graph[name] = elem.text or ""
+                    elem.clear()
+                elif tag == "node":
+                    break
+    except (ET.ParseError, OSError, EOFError) as err:
+        msg = f"map file {path} is not a readable citymodel GraphML file ({_one_line(err)})"
+        raise MapError(msg) from None
+    if "citymodel_format" not in graph:
+        _not_citymodel(path)
+    return graph
 
 
 def _not_citymodel(path: Path) -> None:

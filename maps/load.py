@@ -11,15 +11,15 @@ import pandas as pd
 from citymodel.errors import MapError
 
 from .city import ATTRIBUTION, City
+from .embedded import DEFAULT_EMBEDDED, EMBEDDED_MAPS, embedded_name, embedded_path
 from .graph_build import BASE_MODES, StreetNetwork, build_network, mode_nodes
-from .graphml_io import GRAPHML_SUFFIXES, is_graphml, read_city_graphml
+from .graphml_io import GRAPHML_SUFFIXES, OPTIONAL_META, is_graphml, read_city_graphml
 from .osm_reader import OSM_SUFFIXES, osm_suffix, read_osm
-from .pois import is_poi, poi_table
+from .pois import OSM_SOURCE, is_poi, poi_table
 from .snap import Snapper
 
-DEFAULT_MAP = Path(__file__).parent / "data" / "default_city.graphml.gz"
-DEFAULT_NAME = "Helsinki (central)"
-SOURCES_EXPECTED = ("'default', 'place:<name>' or a path to an .osm, .osm.gz, .osm.bz2, "
+DEFAULT_MAP = EMBEDDED_MAPS[DEFAULT_EMBEDDED]
+SOURCES_EXPECTED = ("'default', 'helsinki', 'place:<name>' or a path to an .osm, .osm.gz, .osm.bz2, "
                     ".osm.pbf, .graphml or .graphml.gz file")
 
 
@@ -29,10 +29,10 @@ def load_city(source: str | Path = "default") -> City:
     Parameters
     ----------
     source
-        "default" (the embedded central-Helsinki map), a path to an .osm, .osm.gz,
-        .osm.bz2, .osm.pbf file or to a .graphml/.graphml.gz written by citymodel, or
-        "place:<name>" (downloaded with osmnx and cached; needs a network connection
-        the first time).
+        "default" (the embedded central-Leeds map, also "leeds"), "helsinki" (the
+        embedded central-Helsinki map), a path to an .osm, .osm.gz, .osm.bz2, .osm.pbf
+        file or to a .graphml/.graphml.gz written by citymodel, or "place:<name>"
+        (downloaded with osmnx and cached; needs a network connection the first time).
 
     Returns
     -------
@@ -45,12 +45,9 @@ def load_city(source: str | Path = "default") -> City:
         extension, not OSM, no walkable streets, or no network for a place.
     """
     text = str(source)
-    if text == "default":
-        if not DEFAULT_MAP.is_file():
-            msg = (f"the default map {DEFAULT_MAP} is missing; rebuild it with "
-                   "`python -m citymodel.maps.build_default_map`")
-            raise MapError(msg)
-        return city_from_graphml(DEFAULT_MAP, source="default")
+    name = embedded_name(text)
+    if name is not None:
+        return city_from_graphml(embedded_path(name), source=text)
     if text.startswith("place:"):
         from .places import load_place  # osmnx download code, loaded lazily
 
@@ -92,11 +89,23 @@ def city_from_graphml(path: Path, source: str) -> City:
     """Load a City from the project's GraphML format."""
     net, pois, meta = read_city_graphml(path)
     _require_walk(net, source)
-    metadata = {k: meta.get(k, "") for k in ("source", "source_file", "source_sha256",
-                                             "created_by")}
-    return City(source=source, name=meta.get("name") or _stem(path),
+    keys = ("source", "source_file", "source_sha256", "created_by",
+            *(k for k in OPTIONAL_META if k != "zones"))
+    metadata = {k: meta.get(k, "") for k in keys}
+    zones = None
+    if meta.get("zones"):
+        from citymodel.zones import Zones
+
+        zones = Zones.from_json(meta["zones"])
+    for column, default in (("source", OSM_SOURCE), ("hours", "")):
+        if column not in pois.columns:  # maps written before these columns existed
+            pois[column] = default
+    city = City(source=source, name=meta.get("name") or _stem(path),
                 checksum=f"sha256:{file_sha256(path)}", network=net, pois=pois,
                 metadata=metadata, attribution=meta.get("attribution") or ATTRIBUTION)
+    if zones is not None:
+        city.zones = zones.on_map(city.extent, map_name=f"map {source}")
+    return city
 
 
 def city_from_osm(path: Path, name: str | None = None) -> City:

@@ -39,8 +39,8 @@ MODE_TAGS = ("highway", "name", "maxspeed", "oneway", "junction", "access", "are
              "foot", "bicycle", "motor_vehicle", "motorcar", "goods", "oneway:bicycle",
              "cycleway", *SEPARATE_SIDEWALK_KEYS)
 POI_QUERY = {
-    "amenity": ["library", "school", "college", "community_centre", "social_centre",
-                "youth_centre", "makerspace"],
+    "amenity": ["library", "school", "college", "university", "community_centre", "social_centre",
+                "arts_centre", "youth_centre", "makerspace"],
     "leisure": ["hackerspace", "youth_centre"],
     "shop": ["mall", "department_store"],
     "craft": True,

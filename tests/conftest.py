@@ -86,8 +86,14 @@ def footway_clip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_city() -> City:
-    """The embedded default map, loaded once per test session (do not modify it)."""
+    """The embedded default map (central Leeds), loaded once per test session (do not modify it)."""
     return load_city("default")
+
+
+@pytest.fixture(scope="session")
+def helsinki_city() -> City:
+    """The embedded central-Helsinki map (``--map helsinki``), loaded once per test session (do not modify it)."""
+    return load_city("helsinki")
 
 
 @pytest.fixture(scope="session")

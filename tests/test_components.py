@@ -252,7 +252,8 @@ def test_import_legs_pickle_and_equal_the_router():
     city = load_city("default")
     cfg = Config()
     homes, _ = home_candidates(city)
-    pop = build_population(200, homes, centre_of(city), cfg.population, np.random.default_rng(1),
+    chosen = homes.iloc[np.random.default_rng(0).integers(0, len(homes), size=200)]
+    pop = build_population(chosen, centre_of(city), cfg.population, 1, np.random.default_rng(1),
                            np.random.default_rng(2))
     tables = TravelTables(city, pop, cfg)
     depot = import_depot(city)

@@ -37,7 +37,11 @@ CASES = {
         "policy.fee_waiver_share=0.5", "policy.material_subsidy_share=0.3", "policy.targeted_quintiles=[1, 2]",
         "policy.machine_grant=200.0", "policy.extra_printers_per_workshop=1", "fabrication.max_attempts=4",
         "needs.products.textiles.needs_per_citizen_year=6.0", "facilities.kinds.shopping_centre.machines.knitting=0",
-        "facilities.kinds.community_centre.machines.knitting=0", "facilities.kinds.makerspace.machines.knitting=0"]),
+        "facilities.kinds.community_centre.machines.knitting=0", "facilities.kinds.makerspace.machines.knitting=0",
+        "facilities.kinds.arts_centre.machines.knitting=0",
+        # a user's site with its own machines and fee (facilities.extra_sites)
+        'facilities.extra_sites=[{lon = -1.5600, lat = 53.8150, kind = "library", '
+        'machines = {"3d_printer" = 3, "laser_cutter" = 1}, fee_per_hour = 1.0}]']),
     "nearest_by_van": (1200, 10.0, 5, ["platform.matching=nearest", "platform.delivery_mode=van",
                                        "adoption.initial_aware_share=0.5", "population.skill_mean=0.5"]),
     "cheapest_well_mixed": (1200, 10.0, 8, ["platform.matching=cheapest", "adoption.well_mixed=true",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from citymodel import CityModel
+from citymodel import CityModel, Config
 from citymodel.maps import load_city
 from citymodel.tables import model_tables
 from citymodel.vocabulary import FACILITY_KINDS
@@ -127,9 +127,8 @@ def test_machines_are_bought_only_where_they_pay_back(city):
     assert (some["ledger"]["kind"] == "machine").sum() > 0
 
 
-MILL_ONLY = {"facilities__kinds__shopping_centre__machines__knitting": 0,
-             "facilities__kinds__community_centre__machines__knitting": 0,
-             "facilities__kinds__makerspace__machines__knitting": 0}
+MILL_ONLY = {f"facilities__kinds__{kind}__machines__knitting": 0 for kind, spec in Config().facilities.kinds.items()
+             if kind != "textile_mill" and "knitting" in spec["machines"]}
 
 
 def test_the_mill_fills_batches_when_demand_allows(city):

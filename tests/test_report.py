@@ -21,7 +21,7 @@ from citymodel.runner import run_to_folder
 
 @pytest.fixture(scope="module")
 def city():
-    """The embedded default map (central Helsinki), loaded once."""
+    """The embedded default map (central Leeds), loaded once."""
     return load_city("default")
 
 

@@ -1,8 +1,10 @@
 """Router answers equal networkx shortest paths on real street graphs (no mocks).
 
-Two real maps: the embedded default map and a local .osm clip of the same extract,
-each with the walk, bike and van graphs (cargo_bike once). Every comparison is
-against networkx on the very graph the router was built from.
+Real maps: the embedded default map (central Leeds) and a local .osm clip of the
+Helsinki extract, each with the walk, bike and van graphs (cargo_bike once); the
+tests that use Helsinki places (a box of its streets, its facilities) run on the
+embedded ``helsinki`` map. Every comparison is against networkx on the very graph the
+router was built from.
 """
 
 from __future__ import annotations
@@ -146,11 +148,11 @@ def _brute_force_nearest(graph: nx.MultiDiGraph, facilities: np.ndarray, homes: 
 
 @pytest.mark.parametrize("mode", ["walk", "van"])
 @pytest.mark.parametrize("k", [1, 3])
-def test_nearest_facilities_equal_brute_force(default_city: City, mode: str, k: int) -> None:
-    graph, router = default_city.graph(mode), default_city.router(mode)
-    facilities = default_city.poi_nodes(("library", "school", "community_centre"), mode)
+def test_nearest_facilities_equal_brute_force(helsinki_city: City, mode: str, k: int) -> None:
+    graph, router = helsinki_city.graph(mode), helsinki_city.router(mode)
+    facilities = helsinki_city.poi_nodes(("library", "school", "community_centre"), mode)
     assert facilities.size >= 5
-    homes = default_city.poi_nodes("residential", mode)
+    homes = helsinki_city.poi_nodes("residential", mode)
     for reverse in (True, False):
         idx, time_s = router.nearest_facilities(facilities, k=k, from_nodes=homes,
                                                 reverse=reverse)
@@ -171,12 +173,12 @@ def test_nearest_facilities_rejects_bad_k(default_city: City) -> None:
 
 
 @pytest.fixture(scope="module")
-def broken_graph(default_city: City) -> nx.MultiDiGraph:
+def broken_graph(helsinki_city: City) -> nx.MultiDiGraph:
     """A real, NOT strongly connected graph: the van streets inside a small box.
 
     Cutting the box leaves one-way streets and dead ends, so some pairs have no path.
     """
-    van = default_city.graph("van")
+    van = helsinki_city.graph("van")
     inside = [n for n, d in van.nodes(data=True)
               if 24.940 <= d["x"] <= 24.948 and 60.166 <= d["y"] <= 60.171]
     sub = van.subgraph(inside).copy()
@@ -222,9 +224,9 @@ def test_router_of_a_missing_mode_is_a_map_error(footway_clip) -> None:
         city.router("van")
 
 
-def test_snap_returns_nodes_of_the_mode_graph(default_city: City) -> None:
-    router = default_city.router("van")
-    graph = default_city.graph("van")
+def test_snap_returns_nodes_of_the_mode_graph(helsinki_city: City) -> None:
+    router = helsinki_city.router("van")
+    graph = helsinki_city.graph("van")
     node = int(router.nodes[10])
     x, y = graph.nodes[node]["x"], graph.nodes[node]["y"]
     assert int(router.snap(x, y)) == node

@@ -128,3 +128,53 @@ def test_model_draws_incomes_from_the_zones_of_homes(tmp_path):
     # every home in the decile-1 half earns less than every home in the decile-10 half
     assert agents.loc[in_west, "income"].max() < agents.loc[~in_west, "income"].min()
     assert any("zones file" in n for n in res.summary["run"]["notes"])
+
+
+def test_area_share_inside_the_map_and_zones_off_it(tmp_path):
+    # window: the square lon 0..1, lat 0..1 (counter-clockwise); zones: a square half inside, one with a hole
+    # a quarter of whose area is inside, one outside
+    window = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    half = [[0.5, 0.2], [1.5, 0.2], [1.5, 0.6], [0.5, 0.6], [0.5, 0.2]]
+    outer = [[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0]]
+    hole = [[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9], [0.5, 0.5]]
+    far = [[5.0, 5.0], [6.0, 5.0], [6.0, 6.0], [5.0, 5.0]]
+    data = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"population": 100, "imd_decile": 1},
+         "geometry": {"type": "Polygon", "coordinates": [half]}},
+        {"type": "Feature", "properties": {"population": 100, "imd_decile": 2},
+         "geometry": {"type": "Polygon", "coordinates": [outer, hole]}},
+        {"type": "Feature", "properties": {"population": 100, "imd_decile": 3},
+         "geometry": {"type": "Polygon", "coordinates": [far]}},
+    ]}
+    path = tmp_path / "z.geojson"
+    path.write_text(json.dumps(data))
+    zones = read_zones(path)
+    # half: 0.5 x 0.4 of its 1 x 0.4 inside; holed: (1 - 0.16) of its (4 - 0.16) inside
+    np.testing.assert_allclose(zones.area_share_in(window), [0.5, 0.84 / 3.84, 0.0], rtol=1e-12)
+    on_map = zones.on_map(window)
+    assert len(on_map) == 2 and list(on_map.imd_decile) == [1, 2]
+    np.testing.assert_allclose(on_map.population_on_map, [50.0, 100 * 0.84 / 3.84], rtol=1e-12)
+    off_map = r"none of its 1 zone polygons .* nearest is feature 2 \(2\), [0-9.]+ km away"
+    with pytest.raises(ConfigError, match=off_map):
+        read_zones(path).subset(np.array([2])).on_map(window)
+
+
+def test_zones_round_trip_through_json_exactly(geojson):
+    zones = read_zones(geojson)
+    again = type(zones).from_json(zones.to_json())
+    for name in ("points", "income", "decile", "population", "imd_decile", "income_decile"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(zones, name))
+    assert list(again.zone_id) == list(zones.zone_id)
+    for a, b in zip(again.polygons, zones.polygons, strict=True):
+        for ring_a, ring_b in zip(a, b, strict=True):
+            np.testing.assert_array_equal(ring_a, ring_b)
+
+
+def test_csv_zones_read_ids_population_and_both_deciles(tmp_path):
+    path = tmp_path / "lsoa.csv"
+    path.write_text("lsoa11cd,lsoa11nm,imd_decile,income_decile,pop_mid2015,pwc_lon,pwc_lat\n"
+                    "E01011678,Leeds 063B,5,10,4590,-1.556,53.808\n")
+    zones = read_zones(path)
+    assert (zones.zone_id[0], zones.zone_name[0], zones.population[0]) == ("E01011678", "Leeds 063B", 4590.0)
+    # incomes are drawn from the income-domain decile; the IMD decile is carried for reporting
+    assert (zones.decile[0], zones.imd_decile[0], zones.income_decile[0]) == (10, 5, 10)
