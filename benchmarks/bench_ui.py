@@ -133,6 +133,7 @@ def browser_side(config_file: Path, steps: int, screenshot: Path | None, facilit
 def take_screenshot(page, path: Path, facility_xy: tuple[float, float], site_xy: tuple[float, float]) -> None:
     """Place a what-if workshop far from the others, play a simulated day and a half, click a facility, save."""
     def click(xy: tuple[float, float]) -> None:  # messages above the map move it: measure it each time
+        page.locator("canvas.cm-map").scroll_into_view_if_needed()
         box = page.locator("canvas.cm-map").bounding_box()
         scale = box["width"] / page.eval_on_selector("canvas.cm-map", "c => c.width")
         page.mouse.click(box["x"] + xy[0] * scale, box["y"] + xy[1] * scale)

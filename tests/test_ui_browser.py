@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -130,9 +131,13 @@ def _step_number(page) -> int:
 
 
 def _wait_text(page, selector: str, pattern: str) -> str:
-    page.wait_for_function(
-        "([sel, pat]) => { const e = document.querySelector(sel); return e && new RegExp(pat).test(e.innerText); }",
-        arg=[selector, pattern])
+    try:
+        page.wait_for_function(
+            "([sel, pat]) => { const e = document.querySelector(sel); return e && new RegExp(pat).test(e.innerText); }",
+            arg=[selector, pattern])
+    except Exception:
+        page.screenshot(path=str(Path(tempfile.gettempdir()) / "citymodel-ui-test-failure.png"), full_page=True)
+        raise
     return page.inner_text(selector)
 
 
@@ -152,6 +157,17 @@ def _what_if_mode(page, on: bool) -> None:
         page.click(".cm-whatif .v-input--selection-controls__input")
     page.wait_for_function("on => document.querySelector('.cm-whatif input').getAttribute('aria-checked') === "
                            "String(on)", arg=on)
+
+
+def _click_map(page, x: float | None = None, y: float | None = None) -> None:
+    """Click the map at canvas pixel (x, y) (its centre by default), scrolled into view first."""
+    canvas = page.locator("canvas.cm-map")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    width, height = page.eval_on_selector("canvas.cm-map", "c => [c.width, c.height]")
+    x = width / 2 if x is None else x
+    y = height / 2 if y is None else y
+    page.mouse.click(box["x"] + x * box["width"] / width, box["y"] + y * box["height"] / height)
 
 
 def _chart_points(page, key: str) -> int:
@@ -256,10 +272,7 @@ def test_placing_a_workshop_on_the_map_changes_access(page, app_config, tmp_path
     x, y = homes.xy[far]
     _what_if_mode(page, True)
     page.fill(".cm-fee input", "2")
-    box = page.locator("canvas.cm-map").bounding_box()
-    width = page.eval_on_selector("canvas.cm-map", "c => c.width")
-    css = box["width"] / width
-    page.mouse.click(box["x"] + x * css, box["y"] + y * css)
+    _click_map(page, x, y)
     _accepted(page, "Workshop placed")
     access_after = _wait_text(page, ".cm-access", "vs before what-if workshop 1")
     assert access_after != access_before
@@ -305,8 +318,7 @@ def test_out_of_range_input_is_refused_and_the_server_keeps_serving(page, server
         assert "seed 42" in page.inner_text(".cm-status") and _step_number(page) == steps
     page.fill(".cm-fee input", "-3")
     _what_if_mode(page, True)
-    box = page.locator("canvas.cm-map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    _click_map(page)
     _wait_text(page, ".cm-refused", "fee")
     _what_if_mode(page, False)
     assert page.inner_text("body").count("what-if workshop 2") == 0
@@ -325,9 +337,7 @@ def test_clicking_a_facility_shows_it_and_a_screenshot_is_saved(page, app_config
     twin = Session(AppSettings(map_source="default", config_file=str(app_config)))
     library = next(f for f in twin.model.facilities if f.kind == "library")
     x, y = twin.run.frames[-1]["facilities"][library.facility_id][:2]
-    box = page.locator("canvas.cm-map").bounding_box()
-    css = box["width"] / page.eval_on_selector("canvas.cm-map", "c => c.width")
-    page.mouse.click(box["x"] + x * css, box["y"] + y * css)
+    _click_map(page, x, y)
     details = _wait_text(page, ".cm-selection", "library")
     assert f"facility {library.facility_id}" in details and "Queue:" in details and "Fee: £" in details
     assert "Utilization so far" in details and "Orders:" in details
