@@ -135,7 +135,8 @@ def draw_background(city, projection: MapProjection) -> bytes:
     ax.text(x0 + bar_px / 2, y0 - 5, f"{length / 1000:g} km" if length >= 1000 else f"{length} m",
             ha="center", va="bottom", fontsize=9,
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    ax.text(projection.width - PAD_PX, projection.height - 4, f"Map data {city.attribution}", ha="right",
+    notice = city.attribution.split(". ")[0]  # the first sentence (OpenStreetMap); the legend has all of it
+    ax.text(projection.width - PAD_PX, projection.height - 4, f"Map data {notice}", ha="right",
             va="bottom", fontsize=8, color="#333333",
             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
     buffer = io.BytesIO()
