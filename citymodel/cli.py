@@ -461,6 +461,22 @@ def analyze(
     print_analysis(out, analyze_sweep(sweep_dir))
 
 
+# --------------------------------------------------------------------------- ui
+@app.command()
+def ui(
+    map_source: Annotated[str | None, typer.Option(
+        "--map", help="Map of a new browser tab: 'default', an OSM/GraphML file or 'place:<name>' "
+        "(default: the --config file's run.map, else 'default').")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML configuration the levers start from.")] = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+) -> None:
+    """Start the web app (Solara): watch a run on the map, try a what-if workshop, export the data."""
+    from citymodel.ui.server import serve
+
+    serve(map_source, config, port, host)
+
+
 # --------------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turning user errors into one line and an exit code."""
