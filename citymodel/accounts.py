@@ -14,6 +14,13 @@ from citymodel.config import Config, PlatformConfig, PolicyConfig
 from citymodel.ledger import Ledger
 
 
+def grant_fundable(accounts: Accounts | None, config: Config) -> bool:
+    """Whether a machine grant can still be paid (a prosumer weighing up a machine counts on it only then)."""
+    if accounts is None or config.policy.machine_grant <= 0:
+        return True
+    return accounts.can_fund(machine_purchase(True, config)[1])
+
+
 def self_fabrication_bill(fee_per_hour: float | np.ndarray, machine_hours: float | np.ndarray,
                           material: float | np.ndarray, eligible: bool | np.ndarray,
                           policy: PolicyConfig) -> tuple:
@@ -60,6 +67,31 @@ class Accounts:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.ledger = Ledger()
+        self.cap = config.policy.budget_cap if config.policy.budget_cap > 0 else np.inf
+        self.rationed_spent = 0.0
+
+    @property
+    def budget_left(self) -> float:
+        """What the rationed levers may still spend (£; inf without a cap)."""
+        return self.cap - self.rationed_spent
+
+    def can_fund(self, amount: float) -> bool:
+        """Whether a rationed payment of ``amount`` (£) still fits in the budget cap."""
+        return self.rationed_spent + amount <= self.cap + 1e-9
+
+    def _fund(self, amount: float) -> bool:
+        """Commit a rationed payment if it fits (first come, first served); return whether it does."""
+        if not self.can_fund(amount):
+            return False
+        self.rationed_spent += amount
+        return True
+
+    def sessions_fundable(self) -> int | None:
+        """How many training sessions the budget can still pay for (None: no limit)."""
+        cost = self.config.policy.training_cost_per_session
+        if not np.isfinite(self.cap) or cost <= 0:
+            return None
+        return int(max(self.budget_left, 0.0) // cost + 1e-9)
 
     def imports(self, when: np.ndarray, order_ids: np.ndarray, who: np.ndarray, price: np.ndarray) -> None:
         """Citizens ``who`` pay the import supplier ``price`` (£) for their imports."""
@@ -84,6 +116,8 @@ class Accounts:
         fee, subsidy, paid = self_fabrication_bill(workshop.fee_per_hour, machine_hours, material, eligible,
                                                    self.config.policy)
         subsidy, paid = float(subsidy), float(paid)
+        if subsidy > 0 and not self._fund(subsidy):  # the budget cap is reached: no subsidy
+            subsidy, paid = 0.0, float(fee + material)
         payee = f"facility:{workshop.facility_id}"
         self.ledger.pay(now, order_id, f"citizen:{citizen}", payee, paid, "fee")
         if subsidy > 0:
@@ -92,15 +126,19 @@ class Accounts:
         return paid, subsidy
 
     def training(self, now: float, sessions: int) -> None:
-        """The public budget pays ``policy.training_cost_per_session`` for each of ``sessions``."""
+        """The public budget pays ``policy.training_cost_per_session`` for each of ``sessions`` (already within
+        :meth:`sessions_fundable`)."""
         cost = self.config.policy.training_cost_per_session
         if sessions and cost > 0:
+            self.rationed_spent += sessions * cost
             self.ledger.pay_many(np.full(sessions, now), np.full(sessions, -1), "public_budget",
                                  "training_provider", np.full(sessions, cost), "training")
 
     def machine(self, now: float, citizen: int, eligible: bool) -> None:
-        """A citizen buys a machine (any grant paid by the public budget)."""
+        """A citizen buys a machine (any grant paid by the public budget, if the budget cap allows)."""
         paid, grant = machine_purchase(eligible, self.config)
+        if grant > 0 and not self._fund(grant):
+            paid, grant = paid + grant, 0.0
         self.ledger.pay(now, -1, f"citizen:{citizen}", "machine_supplier", paid, "machine")
         if grant > 0:
             self.ledger.pay(now, -1, "public_budget", "machine_supplier", grant, "grant")
@@ -132,6 +170,6 @@ class Accounts:
         """Set-up: the public budget pays ``policy.mill_support`` to every textile mill."""
         support = self.config.policy.mill_support
         for mill in mills:
-            if support > 0:
+            if support > 0 and self._fund(support):
                 self.ledger.pay(0.0, -1, "public_budget", f"facility:{mill.facility_id}", support, "grant")
                 mill.revenue += support

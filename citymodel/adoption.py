@@ -168,12 +168,14 @@ class Adoption:
     """
 
     def __init__(self, config: Config, population, keyed: KeyedRandom, walk_to_workshop_s: np.ndarray,
-                 median_income: float) -> None:
+                 median_income: float, eligible: np.ndarray | None = None) -> None:
         self.config = config
         self.population = population
         self.keyed = keyed
         self.walk_to_workshop_s = walk_to_workshop_s
         self.median_income = median_income
+        self.eligible = eligible if eligible is not None else policy_eligible(population.income_quintile,
+                                                                              config.policy)
         ties = population.ties
         self.degree = np.asarray(ties.sum(axis=1)).ravel()
         self._degree_f64 = self.degree.astype(np.float64)
@@ -235,13 +237,16 @@ class Adoption:
         return weighted_tie_share(pop.ties, weight, self.degree)
 
     def daily(self, now: float, order_xy: tuple[np.ndarray, np.ndarray],
-              maker_xy: tuple[np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
+              maker_xy: tuple[np.ndarray, np.ndarray], sessions_fundable: int | None = None,
+              grants_open: bool = True) -> tuple[int, np.ndarray]:
         """The day's adoption at ``now`` (midnight): awareness, training, machine purchases.
 
         ``order_xy`` are the homes (m) of the platform orders for the maker machine in the demand
-        window, ``maker_xy`` the homes of the makers trading now. Returns the number of training
-        sessions taken and the citizens who buy a machine (in row order; :meth:`become_maker` is
-        for the caller, who also sets up their workshop).
+        window, ``maker_xy`` the homes of the makers trading now; ``sessions_fundable`` caps the
+        day's training sessions (the budget; None: no cap) and ``grants_open`` says whether a machine
+        grant can still be paid. Returns the number of training sessions taken and the citizens who
+        buy a machine (in row order; :meth:`become_maker` is for the caller, who also sets up their
+        workshop).
         """
         cfg = self.config.adoption
         pop = self.population
@@ -256,20 +261,22 @@ class Adoption:
         pop.stage_day[new, AWARE] = day
         self.stage_counts[UNAWARE] -= new.size
         self.stage_counts[AWARE] += new.size
-        trained = self._train(key)
+        trained = self._train(key, sessions_fundable)
         prosumers = np.flatnonzero(pop.stage == PROSUMER)
         considering = prosumers[purchase_considered(self.keyed, prosumers, key, cfg)]
         if not considering.size:
             return trained, considering
-        eligible = policy_eligible(pop.income_quintile[considering], self.config.policy)
+        eligible = self.eligible[considering] & grants_open
         buys = purchase_decisions(pop.x_m[considering], pop.y_m[considering], pop.income[considering], eligible,
                                   order_xy, maker_xy, self.config)
         return trained, considering[buys]
 
-    def _train(self, key: int) -> int:
+    def _train(self, key: int, fundable: int | None) -> int:
         pop = self.population
         candidates = np.flatnonzero(can_train(pop.stage, pop.skill, self.walk_to_workshop_s, self.config.adoption))
         trained = candidates[self.keyed.uniform(TRAINING, candidates, key) < training_probability(self.config)]
+        if fundable is not None:
+            trained = trained[:fundable]  # the budget cap: first come (in row order), first served
         if trained.size:
             pop.skill[trained] = trained_skill(pop.skill[trained], self.config.adoption)
         return int(trained.size)

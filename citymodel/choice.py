@@ -30,6 +30,7 @@ from citymodel.accounts import self_fabrication_bill
 from citymodel.config import ChoiceConfig, Config
 from citymodel.fabrication import expected_attempts, failure_probability, visit_plan
 from citymodel.keyed_random import CHOICE_NOISE
+from citymodel.policy import subsidy_applies
 from citymodel.vocabulary import AWARE, IMPORT, PLATFORM, SELF_FABRICATION
 
 __all__ = ["IMPORT", "PLATFORM", "SELF_FABRICATION", "Alternatives", "ChannelChoice", "ProductTable", "choose",
@@ -237,9 +238,13 @@ class ChannelChoice:
         return self.nearest_index[machine, who], self.nearest_walk_s[machine, who]
 
     def self_fabrication_quotes(self, now: float, when: np.ndarray, who: np.ndarray, product: np.ndarray,
-                                machine_hours: np.ndarray, material: np.ndarray) -> dict[str, np.ndarray]:
+                                machine_hours: np.ndarray, material: np.ndarray,
+                                budget_open: bool = True) -> dict[str, np.ndarray]:
         """:func:`self_fabrication_quote` of each need at its nearest workshop (queues read at ``now``),
-        with ``possible`` (a reachable workshop, skill enough) and ``workshop`` (index into ``public``)."""
+        with ``possible`` (a reachable workshop, skill enough) and ``workshop`` (index into ``public``).
+
+        Subsidies count for eligible citizens where they apply (:func:`citymodel.policy.subsidy_applies`)
+        while the budget cap is not reached (``budget_open``)."""
         pop = self.population
         n = len(who)
         w, walk_s = self.nearest_workshop(product, who)
@@ -255,9 +260,12 @@ class ChannelChoice:
         for calendar in {id(c): c for c in calendars}.values():
             sel = np.array([c is calendar for c in calendars])
             r = rows[sel]
+            covered = np.array([budget_open and subsidy_applies(self.public[w[i]].kind, self.products.machine[p],
+                                                                self.config.policy)
+                                for i, p in zip(r, product[r], strict=True)], dtype=bool)
             quote = self_fabrication_quote(calendar, when[r], walk_s[r], free[sel], machine_hours[r], material[r],
                                            np.array([self.public[w[i]].fee_per_hour for i in r]), pop.skill[who[r]],
-                                           self.eligible[who[r]], self.config)
+                                           self.eligible[who[r]] & covered, self.config)
             for key, value in quote.items():
                 out[key][r] = value
         return out

@@ -29,6 +29,7 @@ from citymodel.ranges import (
     leaf_names,
     unknown_field,
 )
+from citymodel.vocabulary import PUBLIC_WORKSHOP_KINDS
 
 ASSUMPTION = "assumption"
 
@@ -100,6 +101,17 @@ def _extra_sites(name: str, value: Any) -> None:
     from citymodel.sites import sites_from_config
 
     sites_from_config(value, None)
+
+
+def _workshop_kinds(name: str, value: Any) -> None:
+    for kind in value:
+        if kind not in PUBLIC_WORKSHOP_KINDS:
+            fail(name, value, f"public workshop kinds among {', '.join(PUBLIC_WORKSHOP_KINDS)}")
+
+
+def _machine_list(name: str, value: Any) -> None:
+    for machine in value:
+        _nonempty_text(name, machine, "machine types, e.g. ['3d_printer']")
 
 
 PROCESS_KEYS = ("quote_hours", "quotes", "booking_days", "dispatch_days")
@@ -414,8 +426,23 @@ class PolicyConfig:
         ge=0, le=1)
     material_subsidy_share: float = _p(0.0, "share", doc="share of material cost at public workshops subsidised",
         ge=0, le=1)
+    targeting: str = _p("income_quintile", "income_quintile|imd_decile", doc="who is eligible for subsidies, waivers "
+                        "and machine grants: citizens of the targeted income quintiles, or living in zones of the "
+                        "targeted IMD deciles (citizens without a zone are not eligible then)",
+                        choices=("income_quintile", "imd_decile"))
     targeted_quintiles: list[int] = _p([1, 2, 3, 4, 5], "quintiles", doc="income quintiles eligible for subsidies",
         ge=1, le=5)
+    targeted_imd_deciles: list[int] = _p([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "IMD deciles", doc="IMD deciles (1 = most "
+                                         "deprived tenth of England) eligible, with targeting = imd_decile",
+                                         ge=1, le=10)
+    subsidised_kinds: list[str] = _p(list(PUBLIC_WORKSHOP_KINDS), "facility kinds", doc="public workshop kinds whose "
+                                     "fees and materials the waiver and material subsidy cover", check=_workshop_kinds)
+    subsidised_machines: list[str] = _p(list(MACHINE_PRICES), "machines", doc="machine types whose use the waiver "
+                                        "and material subsidy cover (e.g. only 3d_printer)", check=_machine_list)
+    budget_cap: float = _p(0.0, "£", doc="most the policy's rationed levers (subsidies and waivers, training "
+                           "sessions, machine grants, mill support) may cost over the run, first come first served: "
+                           "a payment that no longer fits is not made; 0 = no cap. Workshops' running and capital "
+                           "costs are commitments, not rationed", ge=0)
     extra_printers_per_workshop: int = _p(0, "machines", doc="equipment grant: 3D printers added to every workshop",
         ge=0)
     training_multiplier: float = _p(1.0, "-", doc="training programme: multiplies the training hazard", ge=0)

@@ -130,7 +130,8 @@ def build_city(model) -> None:
     model.walk_to_workshop_s = model.travel.nearest_walk(qualifying, machine=None)[1]
     model.access_walk_s = {m: model.travel.nearest_walk(qualifying, machine=m)[1] for m in model.products.machines}
     model.nearest_workshop = {m: model.travel.nearest_walk(model.public, machine=m) for m in model.products.machines}
-    model.eligible = policy_eligible(model.population.income_quintile, cfg.policy)
+    model.eligible = policy_eligible(model.population.income_quintile, cfg.policy,
+                                     model.population.zone_column("imd_decile", -1))
     model.choice = ChannelChoice(cfg, model.products, model.population, model.keyed, model.public,
                                  np.stack([model.nearest_workshop[m][0] for m in model.products.machines]),
                                  np.stack([model.nearest_workshop[m][1] for m in model.products.machines]),
@@ -138,7 +139,8 @@ def build_city(model) -> None:
     model.accounts.mill_support([f for f in model.facilities if isinstance(f, TextileMill)])
     model.catalogue = publish_designs(model, model.streams["designers"])
     model.designers = model.catalogue.designers
-    model.adoption = Adoption(cfg, model.population, model.keyed, model.walk_to_workshop_s, model.median_income)
+    model.adoption = Adoption(cfg, model.population, model.keyed, model.walk_to_workshop_s, model.median_income,
+                              model.eligible)
     model.adoption.seed_awareness()
     for row in initial_maker_rows(model.population.income, cfg.adoption, model.streams["adoption"]):
         model.become_maker(int(row), pay=False)

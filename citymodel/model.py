@@ -41,7 +41,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from citymodel.accounts import Accounts
+from citymodel.accounts import Accounts, grant_fundable
 from citymodel.agents import FacilityAgent
 from citymodel.calendar import WeeklyCalendar
 from citymodel.choice import ProductTable, quote_alternatives
@@ -55,6 +55,7 @@ from citymodel.observation import Observation, timeseries_datacollector
 from citymodel.orderbook import OrderBook, TripLog
 from citymodel.params import config_from_params
 from citymodel.platform import Platform
+from citymodel.policy import subsidy_applies
 from citymodel.production import Production, job_machine_hours
 from citymodel.residents import with_resolved_citizens
 from citymodel.scheduling import EventHandling
@@ -231,7 +232,8 @@ class CityModel(EventHandling, mesa.Model):
         material = np.array([d.material_cost for d in designs])
         aware = self.population.stage[who] >= AWARE
         offer, offer_price, offer_ready = self._platform_offers(start, when, who, product, hours, material, aware)
-        fab = self.choice.self_fabrication_quotes(start, when, who, product, hours, material)
+        fab = self.choice.self_fabrication_quotes(start, when, who, product, hours, material,
+                                                  self.accounts.budget_left > 0)
         alts = quote_alternatives(self.products, product, when, offer_price, offer_ready, fab["price"],
                                   fab["ready"], fab["travel_hours"], aware, fab["possible"])
         choice = self.choice.choose(product, who, k, alts)
@@ -320,9 +322,11 @@ class CityModel(EventHandling, mesa.Model):
         """The item is made (or given up after the last failed attempt): the citizen pays and walks home."""
         citizen = self.orders.citizen_of(order_id)
         attempts = self.orders.attempts_of(order_id)
+        eligible = bool(self.eligible[citizen]) and subsidy_applies(workshop.kind, self.orders.machine_of(order_id),
+                                                                    self.config.policy)
         paid, subsidy = self.accounts.self_fabrication(
             self.now, order_id, citizen, workshop, attempts * self.orders.machine_minutes(order_id) / 60.0,
-            attempts * self.orders.material_of(order_id), bool(self.eligible[citizen]))
+            attempts * self.orders.material_of(order_id), eligible)
         self.orders.set_money(order_id, price=paid, subsidy=subsidy)
         back_s, back_m = self.travel.walk_workshop_to_home(workshop, citizen)
         home = int(self.population.home_node[citizen])
@@ -351,7 +355,9 @@ class CityModel(EventHandling, mesa.Model):
         buyers_of = np.array([c for _, c in self.demand], dtype=np.int64)
         makers = [self.facilities[int(f)] for f in self.platform.active_facilities(self.config.adoption.maker_machine)]
         trained, buyers = self.adoption.daily(self.now, (pop.x_m[buyers_of], pop.y_m[buyers_of]),
-                                              (np.array([f.x_m for f in makers]), np.array([f.y_m for f in makers])))
+                                              (np.array([f.x_m for f in makers]), np.array([f.y_m for f in makers])),
+                                              self.accounts.sessions_fundable(),
+                                              grant_fundable(self.accounts, self.config))
         self.accounts.training(self.now, trained)
         self.accounts.workshop_costs(self.now, self.public)
         self.imports.deliver_day(self.orders, self.population, self.day)

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from citymodel import adoption
-from citymodel.accounts import Accounts
+from citymodel.accounts import Accounts, grant_fundable
 from citymodel.agents import FacilityAgent, PublicWorkshop, TextileMill, publish_designs
 from citymodel.choice import ProductTable
 from citymodel.config import Config
@@ -67,6 +67,7 @@ from citymodel.needs import gap_means
 from citymodel.observation import Observation
 from citymodel.orderbook import OrderBook, TripLog
 from citymodel.platform import Process
+from citymodel.policy import subsidy_applies
 from citymodel.production import Production, job_machine_hours
 from citymodel.reference_citizen import ReferenceCitizen
 from citymodel.residents import with_resolved_citizens
@@ -278,9 +279,11 @@ class ReferenceModel(EventHandling, mesa.Model):
     def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent, success: bool) -> None:
         citizen = self.citizens[self.orders.citizen_of(order_id)]
         attempts = self.orders.attempts_of(order_id)
+        eligible = citizen.eligible and subsidy_applies(workshop.kind, self.orders.machine_of(order_id),
+                                                        self.config.policy)
         paid, subsidy = self.accounts.self_fabrication(self.now, order_id, citizen.row, workshop,
                                                        attempts * self.orders.machine_minutes(order_id) / 60.0,
-                                                       attempts * self.orders.material_of(order_id), citizen.eligible)
+                                                       attempts * self.orders.material_of(order_id), eligible)
         self.orders.set_money(order_id, price=paid, subsidy=subsidy)
         back_s, back_m = self.route("walk", workshop.nodes["walk"], citizen.home)
         self.trips.add(citizen.row, "citizen", "return_home", "walk", workshop.nodes["walk"], citizen.home, self.now,
@@ -342,7 +345,11 @@ class ReferenceModel(EventHandling, mesa.Model):
         citizens = self.agents_by_type[ReferenceCitizen]
         citizens.do("decide_awareness", key, self.now, population_share)
         citizens.do("advance_awareness", day)
-        trained = sum(1 for c in self.citizens if c.decide_training(key))
+        fundable = self.accounts.sessions_fundable()
+        trained = 0
+        for c in self.citizens:
+            if c.decide_training(key, funded=fundable is None or trained < fundable):
+                trained += 1
         self.accounts.training(self.now, trained)
         self.accounts.workshop_costs(self.now, self.public)
         self.imports.deliver_day(self.orders, ReferencePositions(self.citizens), int(self.now // MINUTES_PER_DAY))
@@ -350,7 +357,7 @@ class ReferenceModel(EventHandling, mesa.Model):
                     np.array([self.citizens[c].y_m for _, c in self.demand]))
         makers = self.offering(cfg.adoption.maker_machine)
         maker_xy = (np.array([f.x_m for f in makers]), np.array([f.y_m for f in makers]))
-        citizens.do("decide_machine", key, order_xy, maker_xy)
+        citizens.do("decide_machine", key, order_xy, maker_xy, grant_fundable(self.accounts, cfg))
         for c in [c for c in self.citizens if c._decision]:
             self._become_maker(c, pay=True)
         for maker in list(self.home_makers):
@@ -414,9 +421,10 @@ def reference_citizens(model: ReferenceModel, pop) -> list[ReferenceCitizen]:
     lat = np.array([walk.nodes[int(n)]["y"] for n in pop.home_node])
     bike = model.city.router("bike").snap(lon, lat)
     van = model.city.router("van").snap(lon, lat)
+    imd = pop.zone_column("imd_decile", -1)
     citizens = [ReferenceCitizen(model, i, int(pop.home_node[i]), int(bike[i]), int(van[i]), float(pop.x_m[i]),
                                  float(pop.y_m[i]), float(pop.income[i]), int(pop.income_quintile[i]),
-                                 float(pop.skill[i])) for i in range(len(pop))]
+                                 float(pop.skill[i]), int(imd[i])) for i in range(len(pop))]
     indptr, indices = pop.ties.indptr, pop.ties.indices
     for c in citizens:
         c.ties = [citizens[j] for j in indices[indptr[c.row]:indptr[c.row + 1]]]

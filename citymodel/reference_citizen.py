@@ -19,6 +19,7 @@ from citymodel.keyed_random import AWARENESS, CHOICE_NOISE, TRAINING
 from citymodel.needs import next_arrival
 from citymodel.platform import expected_finish, platform_price, select_offers
 from citymodel.policy import eligible as policy_eligible
+from citymodel.policy import subsidy_applies
 from citymodel.vocabulary import AWARE, GRAPH_OF_MODE, MAKER, PROSUMER, STAGES, UNAWARE
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ class ReferenceCitizen(mesa.Agent):
     """
 
     def __init__(self, model: ReferenceModel, row: int, home: int, home_bike: int, home_van: int,
-                 x_m: float, y_m: float, income: float, income_quintile: int, skill: float) -> None:
+                 x_m: float, y_m: float, income: float, income_quintile: int, skill: float,
+                 imd_decile: int = -1) -> None:
         super().__init__(model)
         self.row = row
         self.home = home
@@ -59,7 +61,7 @@ class ReferenceCitizen(mesa.Agent):
         self.y_m = y_m
         self.income = income
         self.income_quintile = income_quintile
-        self.eligible = bool(policy_eligible(income_quintile, model.config.policy))
+        self.eligible = bool(policy_eligible(income_quintile, model.config.policy, imd_decile))
         self.skill = skill
         self.stage = UNAWARE
         self.stage_day = [float("nan")] * len(STAGES)
@@ -127,10 +129,11 @@ class ReferenceCitizen(mesa.Agent):
         if not (w_index >= 0 and np.isfinite(walk_s) and self.skill >= model.config.adoption.self_fab_min_skill):
             return None
         workshop = model.public[w_index]
+        covered = model.accounts.budget_left > 0 and subsidy_applies(workshop.kind, machine, model.config.policy)
         quote = self_fabrication_quote(workshop.calendar, np.array([when]), np.array([walk_s]),
                                        np.array([workshop.pools[machine].available_at(model.hour_start)]),
                                        np.array([hours]), np.array([material]), np.array([workshop.fee_per_hour]),
-                                       np.array([self.skill]), np.array([self.eligible]), model.config)
+                                       np.array([self.skill]), np.array([self.eligible and covered]), model.config)
         return {key: float(value[0]) for key, value in quote.items()} | {"workshop": w_index}
 
     def choose_channel(self, when: float, p: int, k: int) -> tuple:
@@ -187,19 +190,20 @@ class ReferenceCitizen(mesa.Agent):
             self.stage = AWARE
             self.stage_day[AWARE] = day
 
-    def decide_training(self, key: int) -> bool:
-        """Whether this citizen takes a training session today (and gains skill)."""
+    def decide_training(self, key: int, funded: bool = True) -> bool:
+        """Whether this citizen takes a training session today (and gains skill); ``funded``: a session can
+        still be paid."""
         model = self.model
         cfg = model.config
         if not adoption.can_train(np.array([self.stage]), np.array([self.skill]),
                                   np.array([self.walk_to_workshop_s]), cfg.adoption)[0]:
             return False
-        if model.keyed.uniform(TRAINING, self.row, key)[0] < adoption.training_probability(cfg):
+        if funded and model.keyed.uniform(TRAINING, self.row, key)[0] < adoption.training_probability(cfg):
             self.skill = float(adoption.trained_skill(self.skill, cfg.adoption))
             return True
         return False
 
-    def decide_machine(self, key: int, order_xy: tuple, maker_xy: tuple) -> None:
+    def decide_machine(self, key: int, order_xy: tuple, maker_xy: tuple, grants_open: bool = True) -> None:
         """Whether a prosumer buys a machine today: weighs it up, and buys if it pays back locally."""
         self._decision = False
         if self.stage != PROSUMER:
@@ -208,7 +212,8 @@ class ReferenceCitizen(mesa.Agent):
         if not adoption.purchase_considered(model.keyed, np.array([self.row]), key, model.config.adoption)[0]:
             return
         self._decision = bool(adoption.purchase_decisions(np.array([self.x_m]), np.array([self.y_m]),
-                                                          np.array([self.income]), np.array([self.eligible]),
+                                                          np.array([self.income]),
+                                                          np.array([self.eligible and grants_open]),
                                                           order_xy, maker_xy, model.config)[0])
 
     def record_use(self, satisfaction_: float, now: float) -> None:
