@@ -11,6 +11,7 @@ interval are ``O(b) − O(a)`` per machine, so busy ≤ open holds by constructi
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -49,45 +50,85 @@ class WeeklyCalendar:
                     intervals.append((offset + start_h * 60.0, offset + end_h * 60.0))
         self.intervals = _merge_intervals(intervals)
         self.always_open = always_open
-        # Breakpoints of the cumulative open-minutes function over one week.
-        xs = [0.0]
-        ys = [0.0]
-        for a, b in self.intervals:
-            xs += [a, b]
-            ys += [ys[-1], ys[-1] + (b - a)]
-        xs.append(MINUTES_PER_WEEK)
-        ys.append(ys[-1])
-        self._x = np.asarray(xs)
-        self._y = np.asarray(ys)
-        self.open_minutes_per_week = float(self._y[-1])
+        # The cumulative open-minutes function over one week, per opening interval k: it starts at
+        # starts[k], lasts lens[k], and cum[k] minutes were open before it (cum_end = cum + lens).
+        starts = [a for a, _ in self.intervals]
+        lens = [b - a for a, b in self.intervals]
+        cum = [0.0]
+        for length in lens[:-1]:
+            cum.append(cum[-1] + length)
+        cum_end = [c + length for c, length in zip(cum, lens, strict=True)] if lens else []
+        self._starts_l, self._lens_l, self._cum_l, self._cum_end_l = starts, lens, cum[: len(lens)], cum_end
+        self._ends_l = [b for _, b in self.intervals]
+        self._starts = np.asarray(starts, dtype=float)
+        self._lens = np.asarray(lens, dtype=float)
+        self._cum = np.asarray(cum[: len(lens)], dtype=float)
+        self._cum_end = np.asarray(cum_end, dtype=float)
+        self._ends = np.asarray(self._ends_l, dtype=float)
+        self.open_minutes_per_week = float(cum_end[-1]) if cum_end else 0.0
 
+    # The scalar methods are plain Python and the array methods numpy, doing the same float operations in
+    # the same order, so that a loop over agents and a vectorised step get the same bits.
     def open_minutes_until(self, t: float | np.ndarray) -> float | np.ndarray:
         """Cumulative open minutes from time 0 to ``t`` (minutes)."""
+        if np.ndim(t) == 0:
+            return self._until(float(t))
         t = np.asarray(t, dtype=float)
         weeks, rest = np.divmod(t, MINUTES_PER_WEEK)
-        out = weeks * self.open_minutes_per_week + np.interp(rest, self._x, self._y)
-        return float(out) if out.ndim == 0 else out
+        if not self._lens_l:
+            return weeks * 0.0
+        k = np.searchsorted(self._starts, rest, side="right") - 1
+        kk = np.maximum(k, 0)
+        within = np.where(k >= 0, self._cum[kk] + np.minimum(rest - self._starts[kk], self._lens[kk]), 0.0)
+        return weeks * self.open_minutes_per_week + within
+
+    def _until(self, t: float) -> float:
+        weeks, rest = divmod(t, MINUTES_PER_WEEK)
+        k = bisect_right(self._starts_l, rest) - 1
+        within = self._cum_l[k] + min(rest - self._starts_l[k], self._lens_l[k]) if k >= 0 else 0.0
+        return weeks * self.open_minutes_per_week + within
 
     def open_minutes_between(self, a: float, b: float) -> float:
         """Open minutes in the interval [a, b]."""
-        return float(self.open_minutes_until(b) - self.open_minutes_until(a))
+        return self._until_cached(b) - self._until_cached(a)
+
+    def _until_cached(self, t: float) -> float:
+        """:meth:`open_minutes_until` of one time, remembering recent answers (many counters ask at the same
+        minutes)."""
+        cache = self.__dict__.setdefault("_until_cache", {})
+        value = cache.get(t)
+        if value is None:
+            if len(cache) > 64:
+                cache.clear()
+            value = cache[t] = self._until(float(t))
+        return value
 
     def time_after_open_minutes(self, t: float, duration: float) -> float:
-        """The time at which ``duration`` open minutes have elapsed after ``t`` (never earlier than ``t``)."""
-        return float(self.time_after_open_minutes_at(t, duration))
+        """The time at which ``duration`` open minutes have elapsed after ``t`` (never earlier than ``t``).
+
+        ``finish = O⁻¹(O(t) + d)``: the first time at which the cumulative open minutes reach
+        ``O(t) + d`` — a finish exactly at a closing time is reported as the closing, not the next
+        opening — and never earlier than ``t`` (a zero duration in a closed period ends at ``t``).
+        """
+        if self.open_minutes_per_week <= 0:
+            return float("inf")
+        t = float(t)
+        target = self._until(t) + duration
+        weeks, rest = divmod(target, self.open_minutes_per_week)
+        if rest == 0 and weeks > 0:  # finishing exactly at a closing time: the closing, not the next opening
+            weeks -= 1
+            rest = self.open_minutes_per_week
+        k = min(bisect_left(self._cum_end_l, rest), len(self._cum_end_l) - 1)
+        off = rest - self._cum_l[k]
+        within = self._starts_l[k] + off if off > 0 else 0.0
+        return max(weeks * MINUTES_PER_WEEK + within, t)
 
     def time_after_open_minutes_many(self, t: float, durations: np.ndarray) -> np.ndarray:
         """:meth:`time_after_open_minutes` for one start ``t`` and many ``durations`` (minutes)."""
         return self.time_after_open_minutes_at(t, durations)
 
     def time_after_open_minutes_at(self, t: float | np.ndarray, durations: float | np.ndarray) -> np.ndarray:
-        """Element-wise :meth:`time_after_open_minutes` for starts ``t`` and ``durations`` (broadcast, minutes).
-
-        ``finish = O⁻¹(O(t) + d)``: the first time at which the cumulative open minutes reach
-        ``O(t) + d`` — a finish exactly at a closing time is reported as the closing, not the next
-        opening — and never earlier than ``t`` (a zero duration in a closed period ends at ``t``).
-        The scalar methods call this one, so every caller gets the same bits.
-        """
+        """Element-wise :meth:`time_after_open_minutes` for starts ``t`` and ``durations`` (broadcast, minutes)."""
         t = np.asarray(t, dtype=float)
         durations = np.asarray(durations, dtype=float)
         if self.open_minutes_per_week <= 0:
@@ -97,13 +138,9 @@ class WeeklyCalendar:
         at_close = (rest == 0) & (weeks > 0)
         weeks = np.where(at_close, weeks - 1, weeks)
         rest = np.where(at_close, self.open_minutes_per_week, rest)
-        # Inverse of the cumulative function inside one week: first x where y reaches rest.
-        idx = np.maximum(np.searchsorted(self._y, rest, side="left"), 1)
-        y0, y1 = self._y[idx - 1], self._y[idx]
-        x0, x1 = self._x[idx - 1], self._x[idx]
-        flat = y1 == y0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            within = np.where(flat, x0, x0 + (rest - y0) * (x1 - x0) / (y1 - y0))
+        k = np.minimum(np.searchsorted(self._cum_end, rest, side="left"), len(self._cum_end) - 1)
+        off = rest - self._cum[k]
+        within = np.where(off > 0, self._starts[k] + off, 0.0)
         return np.maximum(weeks * MINUTES_PER_WEEK + within, t)
 
     def is_open(self, t: float) -> bool:
@@ -127,8 +164,7 @@ class WeeklyCalendar:
         t = np.asarray(t, dtype=float)
         if not self.intervals:
             return np.full(t.shape, np.inf)
-        starts = np.array([a for a, _ in self.intervals])
-        ends = np.array([b for _, b in self.intervals])
+        starts, ends = self._starts, self._ends
         week_start = np.floor_divide(t, MINUTES_PER_WEEK) * MINUTES_PER_WEEK
         rest = t - week_start
         idx = np.searchsorted(ends, rest, side="right")

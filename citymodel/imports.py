@@ -71,27 +71,32 @@ def van_rounds(stop_x: np.ndarray, stop_y: np.ndarray, depot_m: np.ndarray, depo
     by_bearing = np.lexsort((np.arange(n), bearing))
     for r, start in enumerate(range(0, n, drops_per_round)):
         members = by_bearing[start:start + drops_per_round]
-        todo = list(members)
-        # first stop: the nearest to the depot by the routed distance
-        current = min(todo, key=lambda i: (depot_m[i], i))
-        todo.remove(current)
-        length = depot_m[current]
-        clock = length / speed_m_per_min + VAN_STOP_MIN
-        arrival[current] = length / speed_m_per_min
-        order = [current]
-        while todo:
-            dx = stop_x[todo] - stop_x[current]
-            dy = stop_y[todo] - stop_y[current]
-            j = int(np.argmin(dx * dx + dy * dy))
-            leg = float(np.sqrt(dx[j] * dx[j] + dy[j] * dy[j])) * circuity
-            current = todo.pop(j)
+        m = len(members)
+        xs, ys = stop_x[members], stop_y[members]
+        dx = xs[:, None] - xs[None, :]
+        dy = ys[:, None] - ys[None, :]
+        squared = dx * dx + dy * dy
+        straight = np.sqrt(squared)
+        # first stop: the nearest to the depot by the routed distance (ties: parcel order)
+        current = int(np.lexsort((members, depot_m[members]))[0])
+        visited = np.zeros(m, dtype=bool)
+        visited[current] = True
+        length = float(depot_m[members[current]])
+        clock = length / speed_m_per_min
+        arrival[members[current]] = clock
+        clock += VAN_STOP_MIN
+        for _ in range(m - 1):
+            row = np.where(visited, np.inf, squared[current])
+            nxt = int(np.argmin(row))  # nearest unvisited (ties: parcel order)
+            leg = float(straight[current, nxt]) * circuity
+            current = nxt
+            visited[current] = True
             length += leg
             clock += leg / speed_m_per_min
-            arrival[current] = clock
+            arrival[members[current]] = clock
             clock += VAN_STOP_MIN
-            order.append(current)
-        length += depot_m[current]
-        share_km[members] = length / 1000.0 / len(members)
+        length += float(depot_m[members[current]])
+        share_km[members] = length / 1000.0 / m
         round_id[members] = r
     return share_km, arrival, round_id
 

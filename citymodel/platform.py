@@ -146,13 +146,22 @@ class PlatformPools:
         return k
 
     def refresh(self, now: float) -> None:
-        """Bring the availability of the pools whose work changed (or that still have work) up to ``now``."""
+        """Bring the availability of the pools whose work changed up to ``now``.
+
+        A pool's projection (:meth:`MachinePool.available_at`) changes only when its work does
+        (every change is reported through :meth:`Platform.work_changed`) — running jobs end at
+        their events, booked jobs are released at theirs, a closed pool wakes at its opening — except
+        at a batching pool, whose waiting batch is projected to start now: those are refreshed every
+        time. A projection earlier than ``now`` only means a machine is free, and offers start no
+        earlier than their release anyway.
+        """
         keep: set[int] = set()
         for k in self.changed:
             pool = self.pools[k]
             if pool.running or pool.queue or pool.booked:
                 self.avail[k] = pool.available_at(now)
-                keep.add(k)
+                if pool.batches:
+                    keep.add(k)
             else:
                 self.avail[k] = -np.inf  # idle: free whenever a job comes
         self.changed = keep
@@ -173,18 +182,28 @@ class PlatformPools:
         waits ``dispatch_min`` and travels ``delivery_s``. Pools free before every release, of one
         calendar, share one finish time per job.
         """
-        finish = np.empty((len(release_min), self.n))
-        first = release_min.min() if len(release_min) else 0.0
+        n = len(release_min)
+        finish = np.empty((n, self.n))
+        first = release_min.min() if n else 0.0
+        small = n * len(self.groups()) <= 64  # few jobs: plain-Python calendar arithmetic is faster (same bits)
         for cal, slots in self.groups().items():
             calendar = calendars[cal]
-            free = (self.avail[slots] <= first) & (self.setup_h[slots] == 0.0)
+            batching = self.setup_h[slots] != 0.0
+            free = (self.avail[slots] <= first) & ~batching
             if free.any():
-                start = calendar.next_open_many(release_min)
-                finish[:, slots[free]] = calendar.time_after_open_minutes_at(start, work_min)[:, None]
-            for k in slots[~free]:
+                if small:
+                    column = np.array([calendar.time_after_open_minutes(calendar.next_open(r), w)
+                                       for r, w in zip(release_min.tolist(), work_min.tolist(), strict=True)])
+                else:
+                    column = calendar.time_after_open_minutes_at(calendar.next_open_many(release_min), work_min)
+                finish[:, slots[free]] = column[:, None]
+            busy = slots[~free & ~batching]
+            if busy.size:
+                start = calendar.next_open_many(np.maximum(self.avail[busy][None, :], release_min[:, None]))
+                finish[:, busy] = calendar.time_after_open_minutes_at(start, work_min[:, None] + 0.0)
+            for k in slots[batching]:
                 pool = self.pools[k]
-                ready = batch_due(pool, release_min) if pool.batches else release_min
-                start = calendar.next_open_many(np.maximum(self.avail[k], ready))
+                start = calendar.next_open_many(np.maximum(self.avail[k], batch_due(pool, release_min)))
                 finish[:, k] = calendar.time_after_open_minutes_at(start, work_min + pool.setup_min)
         return finish + dispatch_min + delivery_s / 60.0
 

@@ -90,6 +90,7 @@ class MachinePool:
     setup_work_min: float = 0.0
     wakeup_at: float = -1.0
     _next_batch: int = 0
+    _projection: float | None = None
 
     @property
     def free(self) -> int:
@@ -105,6 +106,7 @@ class MachinePool:
         """Queue a job needing ``work_min`` open machine minutes, submitted at ``now``."""
         self.queue.append((order_id, work_min, platform, now))
         self.queued_work_min += work_min
+        self._projection = None
 
     def ready_at(self, now: float) -> float:
         """The earliest time ≥ ``now`` at which the waiting jobs may start as a batch (the fill rule)."""
@@ -135,11 +137,14 @@ class MachinePool:
             self._next_batch += 1
             self.running[batch_id] = batch
             started.append((batch_id, batch))
+        if started:
+            self._projection = None
         return started
 
     def finish(self, batch_id: int) -> Batch:
         """Free the machine of ``batch_id`` and account its busy minutes."""
         batch = self.running.pop(batch_id)
+        self._projection = None
         self.busy_work_min += batch.work_min
         self.setup_work_min += self.setup_min
         self.platform_work_min += batch.platform_work_min
@@ -176,6 +181,8 @@ class MachinePool:
         """
         if not (self.running or self.queue or self.booked):
             return now
+        if self._projection is not None:
+            return max(self._projection, now)
         free = [b.finish_min for b in self.running.values()] + [now] * max(self.count - len(self.running), 0)
         heapq.heapify(free)
         jobs = [(now, w) for w in self._queued_batches()]
@@ -184,7 +191,22 @@ class MachinePool:
         for release, work in jobs:
             start = calendar.next_open(max(heapq.heappop(free), release))
             heapq.heappush(free, calendar.time_after_open_minutes(start, work))
+        if not self.batches:
+            # Until the work changes the projection does not depend on ``now``: running jobs end at their
+            # finish, booked ones start at their release, queued ones at a freed machine (a free machine with a
+            # queue only waits for the opening, when the pool wakes). Batching pools start a waiting batch now.
+            self._projection = free[0]
         return max(free[0], now)
+
+    def book(self, order_id: int, release_min: float, work_min: float) -> None:
+        """Enter order ``order_id`` (``work_min`` stated minutes, released at ``release_min``) in the order book."""
+        self.booked[order_id] = (release_min, work_min)
+        self._projection = None
+
+    def unbook(self, order_id: int) -> None:
+        """Take order ``order_id`` out of the order book (it is released)."""
+        del self.booked[order_id]
+        self._projection = None
 
     def _queued_batches(self) -> list[float]:
         """Work (open minutes) of the queued jobs as they will run: one job each, or batches with their set-up."""
@@ -310,13 +332,13 @@ class Production:
         """Order ``order_id`` (``work_min`` stated machine minutes) is booked at ``facility`` for release at
         ``release_min``: in its order book until then."""
         pool = facility.pools[machine]
-        pool.booked[order_id] = (release_min, work_min)
+        pool.book(order_id, release_min, work_min)
         if self.on_backlog is not None:
             self.on_backlog(pool)
 
     def release(self, facility, machine: str, order_id: int, work_min: float, now: float) -> None:
         """A booked order is released into the queue with its actual ``work_min``."""
-        del facility.pools[machine].booked[order_id]
+        facility.pools[machine].unbook(order_id)
         self.submit(facility, machine, order_id, work_min, True, now)
 
     def submit(self, facility, machine: str, order_id: int, work_min: float, platform: bool, now: float) -> None:

@@ -171,7 +171,7 @@ def test_pool_ready_times_equal_the_expected_finish_of_each_pool():
             pool.submit(100 + fid, queued, True, 0.0)
         pools.add(pool, Facility(fid, 3.0), fid, cal)
         members.append(pool)
-    members[3].booked[7] = (2 * 1440.0, 45.0)  # booked work released on Wednesday 00:00
+    members[3].book(7, 2 * 1440.0, 45.0)  # booked work released on Wednesday 00:00
     pools.changed.add(3)
     now = 3 * 1440.0 + 20 * 60  # Thursday 20:00, both closed
     release = np.array([now + 60.0, now + 600.0])
