@@ -69,35 +69,43 @@ def van_rounds(stop_x: np.ndarray, stop_y: np.ndarray, depot_m: np.ndarray, depo
         return share_km, arrival, round_id
     bearing = np.arctan2(stop_y - depot_xy[1], stop_x - depot_xy[0])
     by_bearing = np.lexsort((np.arange(n), bearing))
-    for r, start in enumerate(range(0, n, drops_per_round)):
-        members = by_bearing[start:start + drops_per_round]
-        m = len(members)
-        xs, ys = stop_x[members], stop_y[members]
-        dx = xs[:, None] - xs[None, :]
-        dy = ys[:, None] - ys[None, :]
-        squared = dx * dx + dy * dy
-        straight = np.sqrt(squared)
-        # first stop: the nearest to the depot by the routed distance (ties: parcel order)
-        current = int(np.lexsort((members, depot_m[members]))[0])
-        visited = np.zeros(m, dtype=bool)
-        visited[current] = True
-        length = float(depot_m[members[current]])
-        clock = length / speed_m_per_min
-        arrival[members[current]] = clock
-        clock += VAN_STOP_MIN
-        for _ in range(m - 1):
-            row = np.where(visited, np.inf, squared[current])
-            nxt = int(np.argmin(row))  # nearest unvisited (ties: parcel order)
-            leg = float(straight[current, nxt]) * circuity
-            current = nxt
-            visited[current] = True
-            length += leg
-            clock += leg / speed_m_per_min
-            arrival[members[current]] = clock
-            clock += VAN_STOP_MIN
-        length += float(depot_m[members[current]])
-        share_km[members] = length / 1000.0 / m
-        round_id[members] = r
+    # All the day's rounds advance together, one drop per step: [rounds, drops] arrays, the last round padded.
+    rounds = -(-n // drops_per_round)
+    width = min(drops_per_round, n)
+    slots = np.full(rounds * width, -1, dtype=np.int64)
+    slots[:n] = by_bearing
+    members = slots.reshape(rounds, width)
+    real = members >= 0
+    sizes = real.sum(axis=1)
+    safe = np.where(real, members, 0)
+    xs, ys = stop_x[safe], stop_y[safe]
+    dx = xs[:, :, None] - xs[:, None, :]
+    dy = ys[:, :, None] - ys[:, None, :]
+    squared = dx * dx + dy * dy
+    every = np.arange(rounds)
+    # first stop: the nearest to the depot by the routed distance (ties: parcel order)
+    first_key = np.where(real, depot_m[safe], np.inf)
+    current = np.array([int(np.lexsort((safe[r], first_key[r]))[0]) for r in range(rounds)], dtype=np.int64)
+    visited = ~real
+    visited[every, current] = True
+    length = depot_m[members[every, current]].astype(float)
+    clock = length / speed_m_per_min
+    arrival[members[every, current]] = clock
+    clock = clock + VAN_STOP_MIN
+    for step in range(1, width):
+        going = sizes > step  # rounds with a drop left
+        row = np.where(visited[going], np.inf, squared[every[going], current[going]])
+        nxt = np.argmin(row, axis=1)  # nearest unvisited (ties: parcel order)
+        leg = np.sqrt(squared[every[going], current[going], nxt]) * circuity
+        current[going] = nxt
+        visited[every[going], nxt] = True
+        length[going] += leg
+        clock[going] += leg / speed_m_per_min
+        arrival[members[every[going], nxt]] = clock[going]
+        clock[going] += VAN_STOP_MIN
+    length += depot_m[members[every, current]]
+    share_km[slots[:n]] = np.repeat(length / 1000.0 / sizes, sizes)
+    round_id[slots[:n]] = np.repeat(every, sizes)
     return share_km, arrival, round_id
 
 

@@ -91,6 +91,8 @@ class MachinePool:
     wakeup_at: float = -1.0
     _next_batch: int = 0
     _projection: float | None = None
+    _free_heap: list = field(default_factory=list)
+    _last_booked: tuple = ()
 
     @property
     def free(self) -> int:
@@ -137,14 +139,11 @@ class MachinePool:
             self._next_batch += 1
             self.running[batch_id] = batch
             started.append((batch_id, batch))
-        if started:
-            self._projection = None
-        return started
+        return started  # the kept projection already put these jobs here (see available_at)
 
     def finish(self, batch_id: int) -> Batch:
         """Free the machine of ``batch_id`` and account its busy minutes."""
-        batch = self.running.pop(batch_id)
-        self._projection = None
+        batch = self.running.pop(batch_id)  # the kept projection stays valid (see available_at)
         self.busy_work_min += batch.work_min
         self.setup_work_min += self.setup_min
         self.platform_work_min += batch.platform_work_min
@@ -178,6 +177,14 @@ class MachinePool:
         pool, each with its set-up) start as machines free up; booked jobs (accepted, not yet
         released: :attr:`booked`, release minute -> stated work) start no earlier than their
         release. Every job runs on the opening hours. Returns ``now`` for an idle pool.
+
+        At a pool without batches the projection is kept until the work changes: it does not depend on
+        ``now`` (running jobs end at their finish, booked ones start at their release, queued ones at a
+        freed machine — a free machine with a queue only waits for the opening, when the pool wakes), and
+        the pool's own events do not change it (a job starts exactly when and where the projection put it:
+        at the first machine to free up, at the same minute). A booking released later than every other
+        is added to it (:meth:`book`); anything else recomputes it. Batching pools start a waiting batch
+        now, so theirs is recomputed every time.
         """
         if not (self.running or self.queue or self.booked):
             return now
@@ -186,22 +193,31 @@ class MachinePool:
         free = [b.finish_min for b in self.running.values()] + [now] * max(self.count - len(self.running), 0)
         heapq.heapify(free)
         jobs = [(now, w) for w in self._queued_batches()]
-        jobs += sorted(self.booked.values())
+        booked = sorted(self.booked.values())
+        jobs += booked
         calendar = self.calendar
         for release, work in jobs:
             start = calendar.next_open(max(heapq.heappop(free), release))
             heapq.heappush(free, calendar.time_after_open_minutes(start, work))
         if not self.batches:
-            # Until the work changes the projection does not depend on ``now``: running jobs end at their
-            # finish, booked ones start at their release, queued ones at a freed machine (a free machine with a
-            # queue only waits for the opening, when the pool wakes). Batching pools start a waiting batch now.
             self._projection = free[0]
+            self._free_heap = free
+            self._last_booked = booked[-1] if booked else ()
         return max(free[0], now)
 
     def book(self, order_id: int, release_min: float, work_min: float) -> None:
         """Enter order ``order_id`` (``work_min`` stated minutes, released at ``release_min``) in the order book."""
-        self.booked[order_id] = (release_min, work_min)
-        self._projection = None
+        job = (release_min, work_min)
+        self.booked[order_id] = job
+        if self._projection is None or self.batches or not self.count or job < self._last_booked:
+            self._projection = None
+            return
+        # the projection so far stays valid: this job comes last (FIFO by release), on the first free machine
+        free = self._free_heap
+        start = self.calendar.next_open(max(heapq.heappop(free), release_min))
+        heapq.heappush(free, self.calendar.time_after_open_minutes(start, work_min))
+        self._projection = free[0]
+        self._last_booked = job
 
     def unbook(self, order_id: int) -> None:
         """Take order ``order_id`` out of the order book (it is released)."""

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from citymodel.errors import MapError
 
+from .assemble import city_from_osm
 from .build_leeds_map import LEEDS_SOURCES, BuildLog, build_leeds_city
 from .embedded import EMBEDDED_MAPS
-from .load import city_from_osm
 
 HELSINKI_NAME = "Helsinki (central)"
 HELSINKI_PLACE = "central Helsinki, Finland: Kluuvi, Kaartinkaupunki and Kruununhaka (about 1.6 x 1 km)"

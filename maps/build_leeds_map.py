@@ -33,11 +33,11 @@ from citymodel.errors import MapError
 from citymodel.geometry import metres_apart
 from citymodel.sites import ON_MAP_M
 
+from .assemble import attach_pois_to_graphs, city_from_osm, file_sha256
 from .city import City
 from .embedded import SOURCES_DIR
 from .graph_build import mode_nodes
 from .libraries import read_libraries
-from .load import attach_pois_to_graphs, city_from_osm, file_sha256
 from .osm_points import read_osm_points
 from .pois import POI_KINDS, is_poi, number_pois, poi_table
 from .snap import Snapper

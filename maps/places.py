@@ -22,9 +22,9 @@ import numpy as np
 
 from citymodel.errors import MapError
 
+from .assemble import attach_pois_to_graphs, city_from_graphml
 from .city import ATTRIBUTION, City
 from .graph_build import build_network
-from .load import attach_pois_to_graphs, city_from_graphml
 from .mode_filters import SEPARATE_SIDEWALK_KEYS
 from .osm_reader import Feature, Way
 from .pois import RESIDENTIAL_BUILDINGS, is_poi, poi_table
