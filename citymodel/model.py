@@ -46,16 +46,15 @@ from citymodel.agents import FacilityAgent
 from citymodel.calendar import WeeklyCalendar
 from citymodel.choice import ProductTable, quote_alternatives
 from citymodel.config import Config
-from citymodel.events import DELIVER, JOB_RELEASE, PLATFORM_ACCEPT, SELF_FAB_ARRIVE, EventQueue
+from citymodel.events import EventQueue
 from citymodel.initialization import build_city, home_maker
 from citymodel.keyed_random import KeyedRandom, setup_generators
-from citymodel.makers import job_margin, maker_exits
+from citymodel.makers import maker_exits
 from citymodel.needs import NeedClocks
 from citymodel.observation import Observation, timeseries_datacollector
 from citymodel.orderbook import OrderBook, TripLog
 from citymodel.params import config_from_params
 from citymodel.platform import Platform
-from citymodel.policy import subsidy_applies
 from citymodel.production import Production, job_machine_hours
 from citymodel.residents import with_resolved_citizens
 from citymodel.scheduling import EventHandling
@@ -64,7 +63,6 @@ from citymodel.vocabulary import (
     IMPORT,
     MINUTES_PER_DAY,
     PLATFORM,
-    VEHICLE_MODES,
 )
 
 
@@ -273,72 +271,29 @@ class CityModel(EventHandling, mesa.Model):
                     lambda candidate_rows, homes=homes: self.travel.delivery_times_many(candidate_rows, homes))
         return fid, price, ready
 
-    # ------------------------------------------------------------------ platform orders
-    def _place_platform_order(self, order_id: int, facility_id: int, price: float) -> None:
-        """The order goes to the facility whose offer the citizen took, at the offered price."""
-        facility = self.facilities[facility_id]
-        self.orders.assign(order_id, facility, self.config.platform.delivery_mode, price=price,
-                           royalty=price * self.config.platform.royalty_share)
-        facility.open_orders += 1
-        process = self.platform.processes[self.products.process[self.orders.product_of(order_id)]]
-        accept = self.orders.created_of(order_id) + process.quote_min
-        self._book_job(order_id, accept + process.booking_min)
-        self.events.push(accept, PLATFORM_ACCEPT, order_id)
+    # ------------------------------------------------------------------ what the shared handlers ask of this model
+    @property
+    def processes(self):
+        """The platform processes by name (:class:`~citymodel.platform.Process`)."""
+        return self.platform.processes
 
-    def _on_platform_accept(self, order_id: int) -> None:
-        """The quote is accepted: the job joins the facility's queue after the maker's booking lead."""
-        process = self.platform.processes[self.products.process[self.orders.product_of(order_id)]]
-        if self.orders.machine_of(order_id) == self.config.adoption.maker_machine:
-            self.demand.append((self.now, self.orders.citizen_of(order_id)))
-        self.events.push(self.now + process.booking_min, JOB_RELEASE, order_id)
+    def _delivery_leg(self, facility: FacilityAgent, citizen: int) -> tuple[float, float, int, int]:
+        """The courier's leg (s, m, origin node, home node) from the delivery tables."""
+        return self.travel.delivery_leg(facility, citizen)
 
-    def _deliver_platform(self, order_id: int, facility: FacilityAgent) -> None:
-        """A platform job is done: paid now; delivered by the courier's next round after the dispatch wait."""
-        mode = self.config.platform.delivery_mode
-        citizen = self.orders.citizen_of(order_id)
-        process = self.platform.processes[self.products.process[self.orders.product_of(order_id)]]
-        depart = self.now + process.dispatch_min
-        time_s, dist_m, origin, dest = self.travel.delivery_leg(facility, citizen)
-        self.trips.add(facility.facility_id, facility.kind, "delivery", mode, origin, dest, depart,
-                       depart + time_s / 60.0, time_s, dist_m, order_id)
-        self.orders.set_trip(order_id, origin, dest, time_s, dist_m, dist_m / 1000.0 if mode in VEHICLE_MODES else 0.0)
-        self.accounts.platform_order(self.now, order_id, citizen, facility,
-                                     self.designers[self.orders.designer_of(order_id)],
-                                     self.orders.price_of(order_id), self.orders.royalty_of(order_id))
-        facility.record_margin(self.now, job_margin(facility, self.orders, order_id, self.config))
-        self.events.push(depart + time_s / 60.0, DELIVER, order_id)
+    def _walk_out(self, workshop: FacilityAgent, citizen: int) -> tuple[float, float, int]:
+        """The walk (s, m) from the citizen's home (node) to the workshop."""
+        return (*self.travel.walk_home_to(workshop, citizen), int(self.population.home_node[citizen]))
 
-    # ------------------------------------------------------------------ self-fabrication
-    def _start_self_fabrication(self, order_id: int, citizen: int, workshop: FacilityAgent, depart: float,
-                                arrive: float) -> None:
-        """The citizen walks to the workshop to arrive when the job is expected to start."""
-        out_s, out_m = self.travel.walk_home_to(workshop, citizen)
-        self.trips.add(citizen, "citizen", "self_fabrication", "walk", int(self.population.home_node[citizen]),
-                       workshop.nodes["walk"], depart, arrive, out_s, out_m, order_id)
-        self.orders.assign(order_id, workshop, "walk")
-        self.events.push(arrive, SELF_FAB_ARRIVE, order_id)
+    def _walk_back(self, workshop: FacilityAgent, citizen: int) -> tuple[float, float, int]:
+        """The walk (s, m) from the workshop back to the citizen's home (node)."""
+        return (*self.travel.walk_workshop_to_home(workshop, citizen), int(self.population.home_node[citizen]))
 
-    def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent, success: bool) -> None:
-        """The item is made (or given up after the last failed attempt): the citizen pays and walks home."""
-        citizen = self.orders.citizen_of(order_id)
-        attempts = self.orders.attempts_of(order_id)
-        eligible = bool(self.eligible[citizen]) and subsidy_applies(workshop.kind, self.orders.machine_of(order_id),
-                                                                    self.config.policy)
-        paid, subsidy = self.accounts.self_fabrication(
-            self.now, order_id, citizen, workshop, attempts * self.orders.machine_minutes(order_id) / 60.0,
-            attempts * self.orders.material_of(order_id), eligible)
-        self.orders.set_money(order_id, price=paid, subsidy=subsidy)
-        back_s, back_m = self.travel.walk_workshop_to_home(workshop, citizen)
-        home = int(self.population.home_node[citizen])
-        self.trips.add(citizen, "citizen", "return_home", "walk", workshop.nodes["walk"], home, self.now,
-                       self.now + back_s / 60.0, back_s, back_m, order_id)
-        self.orders.set_trip(order_id, workshop.nodes["walk"], home, back_s, back_m, 0.0)
-        if success:
-            self.adoption.become_prosumer(citizen, self.now)
-            self.events.push(self.now + back_s / 60.0, DELIVER, order_id)
-        else:
-            self.orders.cancel(order_id, self.now)
-            self.adoption.record_use(citizen, 0.0, self.now)
+    def _is_eligible(self, citizen: int) -> bool:
+        return bool(self.eligible[citizen])
+
+    def _become_prosumer(self, citizen: int) -> None:
+        self.adoption.become_prosumer(citizen, self.now)
 
     def _skill_of(self, citizen: int) -> float:
         return float(self.population.skill[citizen])
@@ -348,9 +303,7 @@ class CityModel(EventHandling, mesa.Model):
 
     # ------------------------------------------------------------------ daily adoption, makers in and out
     def _daily_update(self) -> None:
-        window_start = self.now - self.config.adoption.demand_window_days * MINUTES_PER_DAY
-        while self.demand and self.demand[0][0] < window_start:
-            self.demand.popleft()
+        self._prune_demand()
         pop = self.population
         buyers_of = np.array([c for _, c in self.demand], dtype=np.int64)
         makers = [self.facilities[int(f)] for f in self.platform.active_facilities(self.config.adoption.maker_machine)]
@@ -376,13 +329,10 @@ class CityModel(EventHandling, mesa.Model):
         self.home_makers[row] = maker
         self.open_facility(maker)
 
-    def _close_maker(self, maker: FacilityAgent) -> None:
-        """A maker making losses sells the machine and stops trading."""
-        maker.closed_min = self.now
-        self.production.close(maker, self.now)
+    def _maker_closed(self, maker: FacilityAgent) -> None:
+        """The maker's pools leave the platform; the citizen is a prosumer again."""
         for machine, pool in maker.pools.items():
             if pool.platform_slot >= 0:
                 self.platform.withdraw(machine, pool.platform_slot)
-        self.accounts.resale(self.now, maker.owner)
         self.adoption.leave_maker(maker.owner, self.now)
         del self.home_makers[maker.owner]

@@ -51,7 +51,7 @@ from citymodel.accounts import Accounts, grant_fundable
 from citymodel.agents import FacilityAgent, PublicWorkshop, TextileMill, publish_designs
 from citymodel.choice import ProductTable
 from citymodel.config import Config
-from citymodel.events import DELIVER, JOB_RELEASE, PLATFORM_ACCEPT, SELF_FAB_ARRIVE, EventQueue
+from citymodel.events import EventQueue
 from citymodel.imports import ImportChannel, van_graph_circuity
 from citymodel.initialization import (
     create_sites,
@@ -62,12 +62,11 @@ from citymodel.initialization import (
     qualifying_workshops,
 )
 from citymodel.keyed_random import KeyedRandom, setup_generators
-from citymodel.makers import job_margin, maker_exits
+from citymodel.makers import maker_exits
 from citymodel.needs import gap_means
 from citymodel.observation import Observation
 from citymodel.orderbook import OrderBook, TripLog
 from citymodel.platform import Process
-from citymodel.policy import subsidy_applies
 from citymodel.production import Production, job_machine_hours
 from citymodel.reference_citizen import ReferenceCitizen
 from citymodel.residents import with_resolved_citizens
@@ -84,7 +83,6 @@ from citymodel.vocabulary import (
     PLATFORM,
     PROSUMER,
     STAGES,
-    VEHICLE_MODES,
 )
 
 
@@ -256,47 +254,34 @@ class ReferenceModel(EventHandling, mesa.Model):
                                        quoted_price=offer[1] if platform else fab["price"],
                                        quoted_ready_min=offer[2] if platform else fab["ready"])
             if platform:
-                facility = self.facilities[offer[0]]
-                self.orders.assign(order_id, facility, cfg.platform.delivery_mode, price=offer[1],
-                                   royalty=offer[1] * cfg.platform.royalty_share)
-                facility.open_orders += 1
-                process = self.processes[self.products.process[p]]
-                self._book_job(order_id, when + process.quote_min + process.booking_min)
-                self.events.push(when + process.quote_min, PLATFORM_ACCEPT, order_id)
+                self._place_platform_order(order_id, offer[0], offer[1])
             else:
-                self._start_self_fabrication(order_id, self.citizens[row], self.public[fab["workshop"]],
-                                             fab["depart"], fab["arrive"])
+                self._start_self_fabrication(order_id, row, self.public[fab["workshop"]], fab["depart"], fab["arrive"])
 
-    # ------------------------------------------------------------------ self-fabrication
-    def _start_self_fabrication(self, order_id: int, citizen: ReferenceCitizen, workshop: FacilityAgent,
-                                depart: float, arrive: float) -> None:
-        out_s, out_m = self.route("walk", citizen.home, workshop.nodes["walk"])
-        self.trips.add(citizen.row, "citizen", "self_fabrication", "walk", citizen.home, workshop.nodes["walk"],
-                       depart, arrive, out_s, out_m, order_id)
-        self.orders.assign(order_id, workshop, "walk")
-        self.events.push(arrive, SELF_FAB_ARRIVE, order_id)
+    # ------------------------------------------------------------------ what the shared handlers ask (networkx routes)
+    def _delivery_leg(self, facility: FacilityAgent, citizen: int) -> tuple[float, float, int, int]:
+        """The courier's leg (s, m, origin, home node): one ``networkx`` shortest path."""
+        mode = self.config.platform.delivery_mode
+        origin = int(facility.nodes[GRAPH_OF_MODE[mode]])
+        dest = self.home_node(self.citizens[citizen], mode)
+        return (*self.route(mode, origin, dest), origin, dest)
 
-    def _finish_self_fabrication(self, order_id: int, workshop: FacilityAgent, success: bool) -> None:
-        citizen = self.citizens[self.orders.citizen_of(order_id)]
-        attempts = self.orders.attempts_of(order_id)
-        eligible = citizen.eligible and subsidy_applies(workshop.kind, self.orders.machine_of(order_id),
-                                                        self.config.policy)
-        paid, subsidy = self.accounts.self_fabrication(self.now, order_id, citizen.row, workshop,
-                                                       attempts * self.orders.machine_minutes(order_id) / 60.0,
-                                                       attempts * self.orders.material_of(order_id), eligible)
-        self.orders.set_money(order_id, price=paid, subsidy=subsidy)
-        back_s, back_m = self.route("walk", workshop.nodes["walk"], citizen.home)
-        self.trips.add(citizen.row, "citizen", "return_home", "walk", workshop.nodes["walk"], citizen.home, self.now,
-                       self.now + back_s / 60.0, back_s, back_m, order_id)
-        self.orders.set_trip(order_id, workshop.nodes["walk"], citizen.home, back_s, back_m, 0.0)
-        if success:
-            if citizen.stage < PROSUMER:
-                citizen.stage = PROSUMER
-                citizen.stage_day[PROSUMER] = self.now / MINUTES_PER_DAY
-            self.events.push(self.now + back_s / 60.0, DELIVER, order_id)
-        else:
-            self.orders.cancel(order_id, self.now)
-            citizen.record_use(0.0, self.now)
+    def _walk_out(self, workshop: FacilityAgent, citizen: int) -> tuple[float, float, int]:
+        home = self.citizens[citizen].home
+        return (*self.route("walk", home, workshop.nodes["walk"]), home)
+
+    def _walk_back(self, workshop: FacilityAgent, citizen: int) -> tuple[float, float, int]:
+        home = self.citizens[citizen].home
+        return (*self.route("walk", workshop.nodes["walk"], home), home)
+
+    def _is_eligible(self, citizen: int) -> bool:
+        return self.citizens[citizen].eligible
+
+    def _become_prosumer(self, citizen: int) -> None:
+        c = self.citizens[citizen]
+        if c.stage < PROSUMER:
+            c.stage = PROSUMER
+            c.stage_day[PROSUMER] = self.now / MINUTES_PER_DAY
 
     def _skill_of(self, citizen: int) -> float:
         return self.citizens[citizen].skill
@@ -304,38 +289,12 @@ class ReferenceModel(EventHandling, mesa.Model):
     def _record_use(self, citizen: int, satisfaction_: float, now: float) -> None:
         self.citizens[citizen].record_use(satisfaction_, now)
 
-    # ------------------------------------------------------------------ platform
-    def _on_platform_accept(self, order_id: int) -> None:
-        if self.orders.machine_of(order_id) == self.config.adoption.maker_machine:
-            self.demand.append((self.now, self.orders.citizen_of(order_id)))
-        process = self.processes[self.products.process[self.orders.product_of(order_id)]]
-        self.events.push(self.now + process.booking_min, JOB_RELEASE, order_id)
-
-    def _deliver_platform(self, order_id: int, facility: FacilityAgent) -> None:
-        mode = self.config.platform.delivery_mode
-        citizen = self.citizens[self.orders.citizen_of(order_id)]
-        process = self.processes[self.products.process[self.orders.product_of(order_id)]]
-        depart = self.now + process.dispatch_min
-        origin = int(facility.nodes[GRAPH_OF_MODE[mode]])
-        dest = self.home_node(citizen, mode)
-        time_s, dist_m = self.route(mode, origin, dest)
-        self.trips.add(facility.facility_id, facility.kind, "delivery", mode, origin, dest, depart,
-                       depart + time_s / 60.0, time_s, dist_m, order_id)
-        self.orders.set_trip(order_id, origin, dest, time_s, dist_m, dist_m / 1000.0 if mode in VEHICLE_MODES else 0.0)
-        self.accounts.platform_order(self.now, order_id, citizen.row, facility,
-                                     self.designers[self.orders.designer_of(order_id)],
-                                     self.orders.price_of(order_id), self.orders.royalty_of(order_id))
-        facility.record_margin(self.now, job_margin(facility, self.orders, order_id, self.config))
-        self.events.push(depart + time_s / 60.0, DELIVER, order_id)
-
     # ------------------------------------------------------------------ daily adoption (per agent)
     def _daily_update(self) -> None:
         cfg = self.config
         day = self.now / MINUTES_PER_DAY
         key = adoption.day_key(self.now)
-        window_start = self.now - cfg.adoption.demand_window_days * MINUTES_PER_DAY
-        while self.demand and self.demand[0][0] < window_start:
-            self.demand.popleft()
+        self._prune_demand()
         population_share = None
         if cfg.adoption.well_mixed:
             if cfg.adoption.imitation == "aware":
@@ -374,10 +333,7 @@ class ReferenceModel(EventHandling, mesa.Model):
         self.home_makers.append(maker)
         self.production.track(maker, self.now)
 
-    def _close_maker(self, maker: FacilityAgent) -> None:
-        maker.closed_min = self.now
-        self.production.close(maker, self.now)
-        self.accounts.resale(self.now, maker.owner)
+    def _maker_closed(self, maker: FacilityAgent) -> None:
         citizen = self.citizens[maker.owner]
         citizen.stage = PROSUMER
         citizen.stage_day[PROSUMER] = self.now / MINUTES_PER_DAY
