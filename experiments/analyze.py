@@ -121,44 +121,43 @@ def _note_warnings(caught: list[warnings.WarningMessage], what: str, notes: list
         notes.append(f"{what}: SALib warns: {message}")
 
 
+def _indices(design: Design, means: dict[str, np.ndarray], notes: list[str], what: str, analyze,
+             columns: Sequence[str]) -> pd.DataFrame:
+    """Rows (output, parameter, ``columns``...) of ``analyze(problem, y)`` (a SALib result) for each output."""
+    rows = []
+    problem = salib_problem(design.parameters)
+    for output, y in means.items():
+        if not _usable(y, output, what, notes):
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = analyze(problem, y)
+        _note_warnings(caught, f"{what} of {output}", notes)
+        for j, p in enumerate(design.parameters):
+            rows.append({"output": output, "parameter": p.name, **{c: res[c][j] for c in columns}})
+    return pd.DataFrame(rows, columns=["output", "parameter", *columns])
+
+
 def sobol_indices(design: Design, means: dict[str, np.ndarray], notes: list[str]) -> pd.DataFrame:
     """First-order and total Sobol' indices (SALib ``sobol.analyze``) of each output."""
     from SALib.analyze import sobol
 
-    rows = []
-    problem = salib_problem(design.parameters)
-    for output, y in means.items():
-        if not _usable(y, output, "Sobol indices", notes):
-            continue
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = sobol.analyze(problem, y, calc_second_order=design.second_order, conf_level=CONFIDENCE,
-                                seed=design.seed)
-        _note_warnings(caught, f"Sobol indices of {output}", notes)
-        for j, p in enumerate(design.parameters):
-            rows.append({"output": output, "parameter": p.name, "S1": res["S1"][j], "S1_conf": res["S1_conf"][j],
-                         "ST": res["ST"][j], "ST_conf": res["ST_conf"][j]})
-    return pd.DataFrame(rows, columns=["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
+    def analyze(problem, y):
+        return sobol.analyze(problem, y, calc_second_order=design.second_order, conf_level=CONFIDENCE,
+                             seed=design.seed)
+
+    return _indices(design, means, notes, "Sobol indices", analyze, ("S1", "S1_conf", "ST", "ST_conf"))
 
 
 def morris_indices(design: Design, means: dict[str, np.ndarray], notes: list[str]) -> pd.DataFrame:
     """Morris elementary-effect statistics mu, mu*, sigma (SALib ``morris.analyze``) of each output."""
     from SALib.analyze import morris
 
-    rows = []
-    problem = salib_problem(design.parameters)
-    for output, y in means.items():
-        if not _usable(y, output, "Morris indices", notes):
-            continue
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = morris.analyze(problem, design.matrix, y, conf_level=CONFIDENCE, num_levels=design.levels,
-                                 seed=design.seed)
-        _note_warnings(caught, f"Morris indices of {output}", notes)
-        for j, p in enumerate(design.parameters):
-            rows.append({"output": output, "parameter": p.name, "mu": res["mu"][j], "mu_star": res["mu_star"][j],
-                         "mu_star_conf": res["mu_star_conf"][j], "sigma": res["sigma"][j]})
-    return pd.DataFrame(rows, columns=["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma"])
+    def analyze(problem, y):
+        return morris.analyze(problem, design.matrix, y, conf_level=CONFIDENCE, num_levels=design.levels,
+                              seed=design.seed)
+
+    return _indices(design, means, notes, "Morris indices", analyze, ("mu", "mu_star", "mu_star_conf", "sigma"))
 
 
 def analyze_results(results: pd.DataFrame, design: Design, outputs: Sequence[str],
