@@ -57,27 +57,24 @@ def _list_of_str_bytes(items: list[str]) -> int:
     return sys.getsizeof(items) + sum(seen.values())
 
 
-def _rows_bytes(rows: list[dict]) -> int:
-    """A list of same-shaped dicts: the list plus rows x the last row's size with its keys and values (bytes).
-
-    Estimated from one row so that measuring allocates nothing that would show in RSS.
-    """
-    if not rows:
-        return sys.getsizeof(rows)
-    last = rows[-1]
-    one = sys.getsizeof(last) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in last.items())
-    return sys.getsizeof(rows) + len(rows) * one
+def _collector_bytes(collector) -> int:
+    """The DataCollector's model variables: typed arrays (``array.array``) or lists of numbers (bytes)."""
+    total = 0
+    for values in collector.model_vars.values():
+        total += sys.getsizeof(values)
+        if isinstance(values, list):
+            total += sum(sys.getsizeof(v) for v in values[-1:]) * len(values)
+    return total
 
 
 def log_bytes(model) -> dict[str, int]:
     """Bytes held by the output logs that grow with the run (numpy buffers and Python objects)."""
-    row_bytes = _rows_bytes(model.timeseries_rows)
     return {
         "orders": _table_bytes(model.orders.t),
         "trips": _table_bytes(model.trips.t),
         "ledger": _table_bytes(model.ledger._rows) + _list_of_str_bytes(model.ledger._payer)
         + _list_of_str_bytes(model.ledger._payee),
-        "timeseries_rows": row_bytes,
+        "timeseries_rows": model.observation.nbytes + _collector_bytes(model.datacollector),
     }
 
 

@@ -548,7 +548,12 @@ def _validate(cfg: Config) -> None:
                   f"one of the platform processes {', '.join(sorted(cfg.platform.processes))}")
     from citymodel.sites import machine_types, sites_from_config
 
-    sites_from_config(cfg.facilities.extra_sites, machine_types(cfg.facilities.kinds))  # machines the kinds know
+    known_machines = machine_types(cfg.facilities.kinds)  # machines the facility kinds know
+    for machine in cfg.policy.subsidised_machines:
+        if machine not in known_machines:
+            _fail("policy.subsidised_machines", machine,
+                  f"machine types the facility kinds have: {', '.join(sorted(known_machines))}")
+    sites_from_config(cfg.facilities.extra_sites, known_machines)
 
 
 def _default(f: dataclasses.Field) -> Any:

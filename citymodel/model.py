@@ -51,7 +51,7 @@ from citymodel.initialization import build_city, home_maker
 from citymodel.keyed_random import KeyedRandom, setup_generators
 from citymodel.makers import maker_exits
 from citymodel.needs import NeedClocks
-from citymodel.observation import Observation, timeseries_datacollector
+from citymodel.observation import Observation, TimeseriesRows, timeseries_datacollector
 from citymodel.orderbook import OrderBook, TripLog
 from citymodel.params import config_from_params
 from citymodel.platform import Platform
@@ -185,8 +185,8 @@ class CityModel(EventHandling, mesa.Model):
         return self.accounts.ledger
 
     @property
-    def timeseries_rows(self) -> list[dict[str, int]]:
-        """The hourly time series so far, one dict per hour."""
+    def timeseries_rows(self) -> TimeseriesRows:
+        """The hourly time series so far, one dict per hour (a read-only view; ``observation.frame()`` as a table)."""
         return self.observation.rows
 
     @property

@@ -13,10 +13,13 @@ same numbers.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator, Sequence
 from functools import partial
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from citymodel.vocabulary import CHANNELS, FACILITY_KINDS, MINUTES_PER_DAY, STAGES
 
@@ -28,23 +31,36 @@ TIMESERIES_COLUMNS: tuple[str, ...] = (
 )
 """Columns of the hourly time series, in table order."""
 
+FLOAT_COLUMNS = frozenset(f"{what}_{kind}" for kind in FACILITY_KINDS
+                          for what in ("busy_machine_hours", "open_machine_hours"))
+"""The columns in hours (float); every other column is a count (int)."""
+
 
 class Observation:
-    """The observation component: the rows of the hourly time series.
+    """The observation component: the rows of the hourly time series, held as columns.
+
+    The values are stored in two numpy arrays (counts as int64, machine-hours as
+    float64; 8 bytes a value, ~4 MB a simulated year) rather than one dict per
+    hour, so memory grows by little over a long run.
 
     Attributes
     ----------
     rows
-        One dict per simulated hour (keys :data:`TIMESERIES_COLUMNS`).
+        The rows so far as a read-only sequence of dicts (keys :data:`TIMESERIES_COLUMNS`).
     hour_orders
         Orders placed in the current hour, per channel code.
     """
 
     def __init__(self) -> None:
-        self.rows: list[dict[str, float]] = []
         self.hour_orders = np.zeros(len(CHANNELS), dtype=np.int64)
         self._busy_min: dict[str, float] = {}
         self._open_min: dict[str, float] = {}
+        self._int_names = [c for c in TIMESERIES_COLUMNS if c not in FLOAT_COLUMNS]
+        self._float_names = [c for c in TIMESERIES_COLUMNS if c in FLOAT_COLUMNS]
+        self._ints = np.zeros((64, len(self._int_names)), dtype=np.int64)
+        self._floats = np.zeros((64, len(self._float_names)), dtype=np.float64)
+        self.n = 0
+        self._latest: dict[str, float] = {}
 
     def start_hour(self) -> None:
         """Reset the hour's order counts."""
@@ -73,18 +89,87 @@ class Observation:
         self._busy_min, self._open_min = dict(busy_min), dict(open_min)
         for c, name in enumerate(CHANNELS):
             row[f"orders_{name}"] = int(self.hour_orders[c])
-        self.rows.append(row)
+        if self.n == len(self._ints):
+            self._ints = np.concatenate([self._ints, np.zeros_like(self._ints)])
+            self._floats = np.concatenate([self._floats, np.zeros_like(self._floats)])
+        self._ints[self.n] = [row[c] for c in self._int_names]
+        self._floats[self.n] = [row[c] for c in self._float_names]
+        self.n += 1
+        self._latest = row
         return row
 
     @property
     def latest(self) -> dict[str, float]:
         """The last recorded row (empty before the first hour)."""
-        return self.rows[-1] if self.rows else {}
+        return self._latest
+
+    @property
+    def rows(self) -> TimeseriesRows:
+        """The rows so far, as dicts made on demand."""
+        return TimeseriesRows(self)
+
+    def row(self, i: int) -> dict[str, float]:
+        """Row ``i`` (0-based hour) as a dict in column order."""
+        values = dict(zip(self._int_names, self._ints[i].tolist(), strict=True))
+        values.update(zip(self._float_names, self._floats[i].tolist(), strict=True))
+        return {c: values[c] for c in TIMESERIES_COLUMNS}
+
+    def frame(self) -> pd.DataFrame:
+        """The time series as a table: one row per hour, :data:`TIMESERIES_COLUMNS` (counts int64, hours float64)."""
+        data = {c: self._ints[: self.n, j].copy() for j, c in enumerate(self._int_names)}
+        data.update({c: self._floats[: self.n, j].copy() for j, c in enumerate(self._float_names)})
+        return pd.DataFrame({c: data[c] for c in TIMESERIES_COLUMNS})
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the stored values (the arrays at their current capacity)."""
+        return self._ints.nbytes + self._floats.nbytes
+
+
+class TimeseriesRows(Sequence):
+    """A read-only view of an :class:`Observation`'s rows (dicts built when asked for)."""
+
+    def __init__(self, observation: Observation) -> None:
+        self._observation = observation
+
+    def __len__(self) -> int:
+        return self._observation.n
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._observation.row(i) for i in range(*index.indices(len(self)))]
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError("time-series row out of range")
+        return self._observation.row(index % n)
+
+    def __iter__(self) -> Iterator[dict[str, float]]:
+        return (self._observation.row(i) for i in range(len(self)))
 
 
 def timeseries_value(name: str, model) -> float:
     """Column ``name`` of the model's latest time-series row (a DataCollector model reporter)."""
     return model.observation.latest.get(name, 0)
+
+
+class TimeseriesCollector(mesa.DataCollector):
+    """A ``mesa.DataCollector`` whose model variables are compact typed arrays (8 bytes a value).
+
+    Mesa's collector deep-copies each reported value into a Python list (~32 bytes a value);
+    the time-series reporters return plain numbers, so ``collect`` appends them to
+    ``array("q")`` (counts) or ``array("d")`` (hours) instead. ``model_vars`` and
+    ``get_model_vars_dataframe()`` work as in Mesa.
+    """
+
+    def __init__(self, model_reporters: dict) -> None:
+        super().__init__(model_reporters=model_reporters)
+        for name in model_reporters:
+            self.model_vars[name] = array("d" if name in FLOAT_COLUMNS else "q")
+
+    def collect(self, model) -> None:
+        """Append each reporter's value for ``model``'s latest hour."""
+        for name, reporter in self.model_reporters.items():
+            self.model_vars[name].append(reporter(model))
 
 
 def timeseries_datacollector() -> mesa.DataCollector:
@@ -93,4 +178,4 @@ def timeseries_datacollector() -> mesa.DataCollector:
     Reporters are ``functools.partial(timeseries_value, name)``: Mesa calls a partial with the
     model, and a partial of a module function pickles (a model travels to Dask workers).
     """
-    return mesa.DataCollector(model_reporters={name: partial(timeseries_value, name) for name in TIMESERIES_COLUMNS})
+    return TimeseriesCollector({name: partial(timeseries_value, name) for name in TIMESERIES_COLUMNS})

@@ -128,7 +128,7 @@ class ReferenceModel(EventHandling, mesa.Model):
         self.accounts = Accounts(config)
         self.ledger = self.accounts.ledger
         self.observation = Observation()
-        self.timeseries_rows = self.observation.rows
+        self.timeseries_rows = self.observation.rows  # a live view
         self.production = Production(self.events, self.orders,
                                      {k: v["hours"] for k, v in config.facilities.kinds.items()},
                                      config.run.start_weekday)

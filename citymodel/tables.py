@@ -140,7 +140,7 @@ def model_tables(model: CityModel) -> dict[str, pd.DataFrame]:
         "orders": model.orders.to_frame(model.now),
         "agents": agents_table(model),
         "facilities": facilities_table(model),
-        "timeseries": pd.DataFrame(model.timeseries_rows),
+        "timeseries": model.observation.frame(),
         "ledger": model.ledger.to_frame(),
         "designers": designers_table(model),
     }
