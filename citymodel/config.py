@@ -13,21 +13,26 @@ Load from TOML with :func:`load_config`; override single values with dotted keys
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from citymodel.errors import ConfigError
-from citymodel.paths import user_path
+from citymodel.config_checks import (
+    check_existing_file,
+    check_existing_sites_file,
+    check_extra_sites,
+    check_hours_list,
+    check_machine_list,
+    check_machine_name,
+    check_nonempty,
+    check_processes,
+    check_workshop_kinds,
+    parse_hours_entry,  # noqa: F401  (re-exported: citymodel.calendar imports it from here)
+)
 from citymodel.ranges import (
     Range,
     check_value,
     fail,
-    kind_of,
-    leaf_names,
-    unknown_field,
 )
 from citymodel.vocabulary import PUBLIC_WORKSHOP_KINDS
 
@@ -66,67 +71,6 @@ def _r(ge: float | None = None, gt: float | None = None, le: float | None = None
     return field(metadata=meta)
 
 
-def _existing_file(name: str, value: str) -> None:
-    """An empty path (not used) or an existing file."""
-    if value and not user_path(value).is_file():
-        fail(name, value, "an existing .geojson or .csv file")
-
-
-def _nonempty(name: str, value: str) -> None:
-    _nonempty_text(name, value, "a map source ('default', a file path or 'place:<name>')")
-
-
-def _nonempty_text(name: str, value: Any, expected: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        fail(name, value, expected)
-
-
-def _hours_list(name: str, value: Any) -> None:
-    for entry in value:
-        parse_hours_entry(entry, name)
-
-
-def _existing_sites_file(name: str, value: str) -> None:
-    """An empty path (not used) or an existing sites file."""
-    if value and not user_path(value).is_file():
-        fail(name, value, "an existing .csv or .geojson file")
-
-
-def _machine_name(name: str, value: Any) -> None:
-    _nonempty_text(name, value, "a machine type, e.g. 3d_printer")
-
-
-def _extra_sites(name: str, value: Any) -> None:
-    """The user's extra sites: a list of tables with lon, lat, kind and optional name, machines, fee_per_hour."""
-    from citymodel.sites import sites_from_config
-
-    sites_from_config(value, None)
-
-
-def _workshop_kinds(name: str, value: Any) -> None:
-    for kind in value:
-        if kind not in PUBLIC_WORKSHOP_KINDS:
-            fail(name, value, f"public workshop kinds among {', '.join(PUBLIC_WORKSHOP_KINDS)}")
-
-
-def _machine_list(name: str, value: Any) -> None:
-    for machine in value:
-        _nonempty_text(name, machine, "machine types, e.g. ['3d_printer']")
-
-
-PROCESS_KEYS = ("quote_hours", "quotes", "booking_days", "dispatch_days")
-
-
-def _processes(name: str, value: Any) -> None:
-    """Each platform process: quote_hours, booking_days, dispatch_days >= 0 and quotes a whole number >= 1."""
-    for process, spec in value.items():
-        if not isinstance(spec, dict) or set(spec) != set(PROCESS_KEYS):
-            fail(f"{name}.{process}", spec, f"a table with the keys {', '.join(PROCESS_KEYS)}")
-        for key in ("quote_hours", "booking_days", "dispatch_days"):
-            check_value(f"{name}.{process}.{key}", spec[key], 0.0, {"range": Range(ge=0)})
-        check_value(f"{name}.{process}.quotes", spec["quotes"], 1, {"range": Range(ge=1)})
-
-
 def _copy(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
@@ -140,7 +84,7 @@ class RunConfig:
     """What to simulate: map, population size, duration and seed."""
 
     map: str = _p("default", "-", doc="map source: 'default' (embedded central Leeds), 'helsinki' (embedded central "
-                  "Helsinki), a .osm/.osm.pbf/.graphml path or 'place:<name>'", check=_nonempty)
+                  "Helsinki), a .osm/.osm.pbf/.graphml path or 'place:<name>'", check=check_nonempty)
     citizens: int = _p(0, "persons", doc="number of citizens; 0 = the map's population: the residents of the zones "
                        "on the map (population x share of each zone's area inside the area the streets cover; "
                        "central Leeds: 45,455, mid-2015), or 10,000 on a map without zones or whose zones carry no "
@@ -164,7 +108,7 @@ class PopulationConfig:
     zones_file: str = _p("", "path", doc="GeoJSON/CSV of areas with population, income (£/year) or deciles "
                          "(1..10, e.g. IMD by LSOA; see citymodel/zones.py); replaces the map's zones; empty: the "
                          "map's zones, or synthetic spatially clustered income on a map without zones",
-                             check=_existing_file)
+                             check=check_existing_file)
     use_map_zones: bool = _p(True, "-", doc="use the zones shipped with the map (central Leeds: 40 LSOAs with IMD "
                              "2019 deciles and mid-2015 population) when no zones_file is given")
     homes_by: str = _p("auto", "auto|population|uniform", doc="how citizens are spread over the candidate homes: "
@@ -188,7 +132,7 @@ class PopulationConfig:
 class ProductConfig:
     """One product category: the machine it needs and its import alternative."""
 
-    machine: str = _r(check=lambda name, value: _nonempty_text(name, value, "a machine type, e.g. 3d_printer"))
+    machine: str = _r(check=check_machine_name)
     machine_hours: float = _r(gt=0)
     material_cost: float = _r(ge=0)
     import_price: float = _r(ge=0)
@@ -258,7 +202,7 @@ class AdoptionConfig:
     well_mixed: bool = _p(False, "-", doc="imitation from the whole population instead of ties (validation)")
     maker_rate: float = _p(2.0, "1/year", doc="rate at which a prosumer weighs up buying a machine", ge=0)
     maker_machine: str = _p("3d_printer", "machine", doc="the machine a citizen buys to become a maker",
-        check=_machine_name)
+        check=check_machine_name)
     payback_threshold_years: float = _p(2.0, "years", "household payback 4 months-2 years, Wittbrodt et al. 2013 "
                                         "(PARAMETERS §6)", doc="buy when the expected payback is at most this", gt=0)
     max_income_share: float = _p(0.05, "share of income", doc="a machine's net cost is at most this share of the "
@@ -303,7 +247,7 @@ class FacilityKindConfig:
     """Machines, hours and prices of one facility kind."""
 
     machines: dict[str, int] = _r(ge=0)
-    hours: list[list[Any]] = _r(check=_hours_list)
+    hours: list[list[Any]] = _r(check=check_hours_list)
     fee_per_hour: float = _r(ge=0)
     takes_platform_orders: bool = True
     batch_size: int = field(default=1, metadata={"range": Range(ge=1)})
@@ -312,7 +256,6 @@ class FacilityKindConfig:
     batch_wait_hours: float = field(default=0.0, metadata={"range": Range(ge=0)})
 
 
-WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 DEFAULT_FACILITIES: dict[str, dict[str, Any]] = {
     # hours: [days, open hour, close hour]; days like "mon-fri", "sat", "daily".
@@ -374,10 +317,10 @@ class FacilitiesConfig:
     poi_sites: bool = _p(True, "-", doc="place public workshops at the map's POIs; false: only at the user's sites "
                          "(sites_file, extra_sites)")
     sites_file: str = _p("", "path", doc="CSV (lon, lat, kind[, name, machines, fee_per_hour]) or GeoJSON points "
-                         "of sites added to the chosen ones (see citymodel/sites.py)", check=_existing_sites_file)
+                         "of sites added to the chosen ones (see citymodel/sites.py)", check=check_existing_sites_file)
     extra_sites: list[dict[str, Any]] = _p([], "sites", doc="sites added to the chosen ones: tables with lon, lat "
                                            "(degrees), kind and optional name, machines (machine type -> count), "
-                                           "fee_per_hour (£/h)", check=_extra_sites)
+                                           "fee_per_hour (£/h)", check=check_extra_sites)
 
 
 DEFAULT_PROCESSES: dict[str, dict[str, float]] = {
@@ -409,7 +352,7 @@ class PlatformConfig:
         doc="process -> quote_hours (h from order to accepted quote), quotes (makers who quote; the matching rule "
         "picks among them), booking_days (days before a maker starts the job), dispatch_days (days from job done "
         "to the courier's delivery round)",
-    check=_processes)
+    check=check_processes)
     designers_per_1000_citizens: float = _p(5.0, "designers", doc="designers publishing on the platform", ge=0)
     designs_per_designer: int = _p(3, "designs", doc="designs published by each designer", ge=1)
     design_popularity_exponent: float = _p(1.0, "-", doc="Zipf exponent of design popularity", ge=0)
@@ -436,9 +379,10 @@ class PolicyConfig:
                                          "deprived tenth of England) eligible, with targeting = imd_decile",
                                          ge=1, le=10)
     subsidised_kinds: list[str] = _p(list(PUBLIC_WORKSHOP_KINDS), "facility kinds", doc="public workshop kinds whose "
-                                     "fees and materials the waiver and material subsidy cover", check=_workshop_kinds)
+                                     "fees and materials the waiver and material subsidy cover",
+                                     check=check_workshop_kinds)
     subsidised_machines: list[str] = _p(list(MACHINE_PRICES), "machines", doc="machine types whose use the waiver "
-                                        "and material subsidy cover (e.g. only 3d_printer)", check=_machine_list)
+                                        "and material subsidy cover (e.g. only 3d_printer)", check=check_machine_list)
     budget_cap: float = _p(0.0, "£", doc="most the policy's rationed levers (subsidies and waivers, training "
                            "sessions, machine grants, mill support) may cost over the run, first come first served: "
                            "a payment that no longer fits is not made; 0 = no cap. Workshops' running and capital "
@@ -561,217 +505,14 @@ def _default(f: dataclasses.Field) -> Any:
     return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
 
-def parse_hours_entry(entry: Any, name: str) -> tuple[list[int], float, float]:
-    """Parse ``["mon-fri", 10, 19]`` into (weekday indices, open hour, close hour)."""
-    if not (isinstance(entry, (list, tuple)) and len(entry) == 3):
-        _fail(name, entry, "entries like ['mon-fri', 10, 19]")
-    days, start, end = entry
-    if not (isinstance(start, (int, float)) and isinstance(end, (int, float)) and 0 <= start < end <= 24):
-        _fail(name, entry, "open and close hours with 0 <= open < close <= 24")
-    if days == "daily":
-        return list(range(7)), float(start), float(end)
-    parts = str(days).lower().split("-")
-    if not all(p in WEEKDAYS for p in parts) or len(parts) > 2:
-        _fail(name, entry, "days as 'daily', 'mon', or a range like 'mon-fri'")
-    first = WEEKDAYS.index(parts[0])
-    last = WEEKDAYS.index(parts[-1])
-    if last < first:
-        _fail(name, entry, "a day range in week order (mon-fri, not fri-mon)")
-    return list(range(first, last + 1)), float(start), float(end)
+# The readers and writers live in citymodel/config_io.py; they are imported here so that
+# ``from citymodel.config import load_config`` keeps working (config_io needs Config, defined above).
 
-
-def _merge(target: Any, data: dict[str, Any], prefix: str, root: Any = None) -> None:
-    """Merge ``data`` into the dataclass ``target``, checking names and types."""
-    root = target if root is None else root
-    names = {f.name: f for f in dataclasses.fields(target)}
-    if not isinstance(data, dict):
-        _fail(prefix[:-1], data, "a table")
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        if key not in names:
-            typed = leaf_names(value, dotted + ".") or [dotted]
-            raise unknown_field(typed[0] if len(typed) == 1 else dotted,
-                                [f"{prefix}{n}" for n in names], _all_leaves(root))
-        current = getattr(target, key)
-        if dataclasses.is_dataclass(current):
-            if not isinstance(value, dict):
-                _fail(dotted, value, "a table")
-            _merge(current, value, dotted + ".", root)
-        else:
-            setattr(target, key, _coerce(dotted, current, value, names[key].metadata))
-
-
-def _all_leaves(cfg: Any) -> list[str]:
-    """Every valid dotted field name of ``cfg`` (for suggestions)."""
-    names = []
-    for section in dataclasses.fields(cfg):
-        obj = getattr(cfg, section.name)
-        names += [f"{section.name}.{f.name}" for f in dataclasses.fields(obj)]
-    return names
-
-
-def _coerce(name: str, current: Any, value: Any, meta: Any = None) -> Any:
-    """Coerce ``value`` to the type of ``current`` (the default) or fail naming ``name``.
-
-    Tables are merged key by key into the current table, at every depth, so
-    ``--set facilities.kinds.library.machines.3d_printer=5`` keeps the library's
-    other machines.
-    """
-    kind = kind_of(current)
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        _fail(name, value, "true or false")
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            _fail(name, value, "an integer")
-        if isinstance(value, int):
-            return value
-        try:
-            as_float = float(value)
-        except (TypeError, ValueError, OverflowError):
-            _fail(name, value, "an integer")
-        if not as_float.is_integer():
-            _fail(name, value, "an integer")
-        return int(as_float)
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            _fail(name, value, "a number")
-        try:
-            return float(value)
-        except (TypeError, ValueError, OverflowError):
-            _fail(name, value, "a finite number")
-    if kind == "dict":
-        if not isinstance(value, dict):
-            _fail(name, value, "a table")
-        return _deep_merge(current, value)
-    if kind == "list":
-        if not isinstance(value, list):
-            _fail(name, value, "a list")
-        return value
-    if kind == "str":
-        if isinstance(value, (bool, list, dict)):
-            _fail(name, value, "text")
-        return str(value)
-    return value
-
-
-def _deep_merge(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    merged = _copy(current)
-    for key, sub in update.items():
-        if isinstance(sub, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], sub)
-        else:
-            merged[key] = _copy(sub)
-    return merged
-
-
-def config_from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
-    """Build a validated :class:`Config` from a nested dict (e.g. parsed TOML)."""
-    cfg = base if base is not None else Config()
-    _merge(cfg, data, "")
-    return cfg.validate()
-
-
-def load_config(path: str | Path, base: Config | None = None) -> Config:
-    """Load a TOML configuration file; unknown or ill-typed fields are one-line errors."""
-    path = user_path(path)
-    if not path.exists():
-        msg = f"config file {path}: not found (expected a TOML file)"
-        raise ConfigError(msg)
-    if not path.is_file():
-        msg = f"config file {path}: not a file (expected a TOML file)"
-        raise ConfigError(msg)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        msg = f"config file {path}: not valid TOML ({_first_line(exc)})"
-        raise ConfigError(msg) from None
-    except OSError as exc:
-        msg = f"config file {path}: cannot be read ({exc.strerror or exc})"
-        raise ConfigError(msg) from None
-    if not text.strip():
-        msg = (f"config file {path}: is empty; expected TOML tables such as [run] "
-               "(`citymodel params --toml` prints a complete file)")
-        raise ConfigError(msg)
-    try:
-        return config_from_dict(data, base)
-    except ConfigError as exc:
-        msg = f"config file {path}: {exc}"
-        raise ConfigError(msg) from None
-
-
-def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def apply_overrides(cfg: Config, assignments: list[str]) -> Config:
-    """Apply ``section.field=value`` strings (values parsed as TOML literals when possible)."""
-    for item in assignments:
-        if "=" not in item:
-            msg = f"override '{item}': expected section.field=value"
-            raise ConfigError(msg)
-        key, raw = item.split("=", 1)
-        try:
-            value = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw
-        parts = [part.strip() for part in key.split(".")]
-        if not all(parts):
-            msg = f"override '{item}': expected section.field=value"
-            raise ConfigError(msg)
-        nested: dict[str, Any] = {}
-        node = nested
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-        config_from_dict(nested, cfg)
-    return cfg
-
-
-def config_to_toml(cfg: Config) -> str:
-    """Serialise ``cfg`` as TOML text (round-trips through :func:`load_config`)."""
-    import tomli_w
-
-    return tomli_w.dumps(cfg.to_dict())
-
-
-def parameter_rows(cfg: Config | None = None) -> list[dict[str, str]]:
-    """Every parameter as a row: name, default, unit, allowed values, source, description."""
-    cfg = cfg or Config()
-    rows: list[dict[str, str]] = []
-    for section in dataclasses.fields(cfg):
-        obj = getattr(cfg, section.name)
-        for f in dataclasses.fields(obj):
-            rows.append({
-                "name": f"{section.name}.{f.name}",
-                "default": repr(getattr(obj, f.name)),
-                "unit": f.metadata.get("unit", ""),
-                "allowed": allowed_values(f),
-                "source": f.metadata.get("source", ASSUMPTION),
-                "doc": f.metadata.get("doc", ""),
-            })
-    return rows
-
-
-def allowed_values(f: dataclasses.Field) -> str:
-    """The allowed values of a config field in short form ('0..1', '>= 0', 'true|false')."""
-    if "record" in f.metadata:
-        return "see fields"
-    kind = kind_of(_default(f))
-    rng: Range = f.metadata.get("range") or Range()
-    if kind == "bool":
-        return "true|false"
-    text = rng.short()
-    if kind == "int":
-        return f"integer {text}".strip()
-    if kind == "list":
-        item = kind_of((_default(f) or [None])[0])
-        return f"list of {'integers' if item == 'int' else 'values'} {text}".strip()
-    if kind == "float":
-        return text or "finite"
-    return text or "text"
+from citymodel.config_io import (  # noqa: E402, F401
+    allowed_values,
+    apply_overrides,
+    config_from_dict,
+    config_to_toml,
+    load_config,
+    parameter_rows,
+)
