@@ -1,4 +1,4 @@
-"""The ``citymodel`` command line: run, map info, validate, report, bench, params, sweep, analyze.
+"""The ``citymodel`` command line: run, map, validate, report, bench, params, sweep, analyze, ui.
 
 Every user mistake (a missing file, a bad option value, an unknown parameter)
 ends the command with one line on stderr and a non-zero exit code; ``citymodel
@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import sys
 import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from typer.exceptions import TyperException
 
 from citymodel.errors import CitymodelError
+from citymodel.run_console import err, fmt, out, print_run_summary, run_with_progress
 
 app = typer.Typer(
     name="citymodel",
@@ -39,8 +38,6 @@ bench_app = typer.Typer(
 app.add_typer(map_app, name="map")
 app.add_typer(bench_app, name="bench")
 
-out = Console(soft_wrap=True, width=max(110, shutil.get_terminal_size((110, 24)).columns))
-err = Console(stderr=True)
 
 EXIT_USER_ERROR = 2
 EXIT_CHECK_FAILED = 1
@@ -110,7 +107,7 @@ def run(
 
     with err.status(f"loading map {cfg.run.map} …", spinner="dots") if not quiet else contextlib.nullcontext():
         city = load_city(cfg.run.map)
-    result = _run_with_progress(cfg, folder, city, quiet, baseline_summary)
+    result = run_with_progress(cfg, folder, city, quiet, baseline_summary)
     print_run_summary(result)
     if plots:
         from citymodel.report import write_report
@@ -161,80 +158,6 @@ def read_baseline(run_dir: Path) -> dict:
     return summary
 
 
-def _run_with_progress(cfg, folder: Path, city, quiet: bool, baseline: dict | None = None):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from citymodel.runner import run_to_folder
-
-    if quiet:
-        return run_to_folder(cfg, folder, city=city, argv=sys.argv, baseline=baseline)
-    columns = (TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("hours"), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("run", total=int(round(cfg.run.days * 24)))
-
-        def progress(done: int, total: int) -> None:
-            if done % 24 == 0 or done == total:
-                bar.update(task, completed=done)
-
-        return run_to_folder(cfg, folder, city=city, progress=progress, argv=sys.argv, baseline=baseline)
-
-
-def _fmt(value, digits: int = 1, pct: bool = False) -> str:
-    if value is None:
-        return "–"
-    if pct:
-        return f"{100 * value:.{digits}f} %"
-    return f"{value:,.{digits}f}"
-
-
-def print_run_summary(result) -> None:
-    """Print the headline metrics of a finished run."""
-    s = result.summary
-    run_info = s["run"]
-    out.print(f"[bold]citymodel run[/bold] — {run_info['n_citizens']:,} citizens, "
-              f"{run_info['days']:g} days, seed {run_info['seed']}, map {run_info['map']}")
-    table = Table(title="orders by channel", show_edge=False)
-    table.add_column("channel", no_wrap=True, min_width=16)
-    for col in ("created", "delivered", "in progress", "cancelled", "mean h", "p90 h"):
-        table.add_column(col, justify="right")
-    for channel, counts in s["orders"].items():
-        times = s["delivery_time_h"]["by_channel"].get(channel, {})
-        table.add_row(channel, f"{counts['created']:,}", f"{counts['delivered']:,}",
-                      f"{counts['in_progress']:,}", f"{counts['cancelled']:,}",
-                      _fmt(times.get("mean")), _fmt(times.get("p90")))
-    out.print(table)
-    util = s["utilization"]
-    kinds = ", ".join(f"{k} {_fmt(v, 1, True)}" for k, v in util["by_facility_kind"].items())
-    out.print(f"utilization: overall {_fmt(util['overall'], 1, True)}; {kinds}")
-    ad = s["adoption"]["final_counts"]
-    out.print("adoption: " + ", ".join(f"{k} {v:,}" for k, v in ad.items()))
-    inc = s["inclusion"]
-    out.print("access ≤15 min walk by income quintile: "
-              + " ".join(_fmt(v, 0, True) for v in inc["access_15min_walk_by_income_quintile"]))
-    out.print("DM participation by income quintile: "
-              + " ".join(_fmt(v, 1, True) for v in inc["participation_by_income_quintile"]))
-    for what, key, digits in (("access ≤15 min walk", "access_15min_walk_by_imd_decile", 0),
-                              ("DM participation", "participation_by_imd_decile", 1)):
-        values = inc.get(key) or []
-        if any(v is not None for v in values):
-            out.print(f"{what} by IMD decile (1 = most deprived): "
-                      + " ".join(f"{d}:{_fmt(v, digits, True)}" for d, v in enumerate(values, 1) if v is not None))
-    if inc.get("incomes_synthetic", False):
-        out.print("incomes: synthetic (lognormal with a random spatial field; no zones with income or deciles)")
-    elif inc.get("income_source"):
-        out.print(f"incomes: from {inc['income_source'].removeprefix('zones: ')}")
-    loc = s["localisation"]
-    out.print(f"local share of units: {_fmt(loc.get('local_share_of_units'), 1, True)}; "
-              f"delivery vehicle-km {_fmt(loc.get('delivery_vehicle_km'))}; "
-              f"CO2 {_fmt(loc.get('co2_kg'))} kg")
-    for note in run_info.get("notes", []):
-        out.print(f"[yellow]note:[/yellow] {note}")
-    ok = s["conservation"]["all_ok"]
-    out.print(f"conservation checks: {'ok' if ok else '[red]FAILED[/red]'}")
-    out.print(f"run folder: {result.folder}")
-
-
 # --------------------------------------------------------------------------- map
 @map_app.command("info")
 def map_info_cmd(
@@ -258,7 +181,7 @@ def map_info_cmd(
     if as_json:
         out.print_json(info_json(info, site_rows, notes))
         return
-    print_map_info(info, site_rows, notes, out, _fmt)
+    print_map_info(info, site_rows, notes, out, fmt)
 
 
 @map_app.command("list")
