@@ -307,30 +307,28 @@ def _decile(props: dict, keys: tuple[str, ...], where: str) -> int:
     return int(decile)
 
 
-def _income(props: dict, where: str) -> float:
-    key, value = _first(props, INCOME_FIELDS)
+def _number_field(props: dict, fields, where: str, expected: str, allowed) -> float:
+    """The first of ``fields`` in ``props`` as a finite number that ``allowed`` accepts (NaN when absent)."""
+    key, value = _first(props, fields)
     if key is None:
         return float("nan")
     try:
-        income = float(value)
+        number = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: '{key}' = {value!r}, expected a number (£/year)") from None
-    if not (income > 0 and math.isfinite(income)):
-        raise ConfigError(f"{where}: '{key}' = {value!r}, expected a positive income (£/year)")
-    return income
+        raise ConfigError(f"{where}: '{key}' = {value!r}, expected {expected}") from None
+    if not (math.isfinite(number) and allowed(number)):
+        raise ConfigError(f"{where}: '{key}' = {value!r}, expected {expected}")
+    return number
+
+
+def _income(props: dict, where: str) -> float:
+    """A zone's income (£/year, > 0), NaN when the zone has none."""
+    return _number_field(props, INCOME_FIELDS, where, "a positive income (£/year)", lambda v: v > 0)
 
 
 def _population(props: dict, where: str) -> float:
-    key, value = _first(props, POPULATION_FIELDS)
-    if key is None:
-        return float("nan")
-    try:
-        people = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: '{key}' = {value!r}, expected a number of residents >= 0") from None
-    if not (people >= 0 and math.isfinite(people)):
-        raise ConfigError(f"{where}: '{key}' = {value!r}, expected a number of residents >= 0")
-    return people
+    """A zone's residents (>= 0), NaN when the zone has none."""
+    return _number_field(props, POPULATION_FIELDS, where, "a number of residents >= 0", lambda v: v >= 0)
 
 
 @dataclass
