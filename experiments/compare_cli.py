@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-out = Console(soft_wrap=True, width=max(110, shutil.get_terminal_size((110, 24)).columns))
+out = Console(soft_wrap=True, width=max(160, shutil.get_terminal_size((160, 24)).columns))
 err = Console(stderr=True)
 
 scenario_app = typer.Typer(help="Policy scenario files: `scenario show FILE`, `scenario check FILE`.",

@@ -127,7 +127,7 @@ def cost_effect(spend_diff: Sequence[float], outcome_diff: Sequence[float], *,
     if len(ratios) == 0:
         return CostEffect(float(s.mean()), float(o.mean()), estimate, math.nan, math.nan, n)
     tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(ratios, [tail, 100 - tail])
+    low, high = np.percentile(ratios, [tail, 100 - tail], method="inverted_cdf")  # no interpolation with inf
     return CostEffect(float(s.mean()), float(o.mean()), estimate, float(low), float(high), n)
 
 

@@ -162,7 +162,12 @@ def load_scenario(path: str | Path) -> Scenario:
     except ConfigError as exc:
         _fail(path, str(exc))
     _check_sources(path, sources, cfg)
-    return Scenario(name=name, description=description, path=path, tables=data, config=cfg, sources=sources)
+    scenario = Scenario(name=name, description=description, path=path, tables=data, config=cfg, sources=sources)
+    missing = unsourced_levers(scenario)
+    if missing:
+        _fail(path, f"{missing[0]}: a public-budget lever set without its unit cost's source; add "
+              f"\"{missing[0]}\" = \"<source, or 'assumption'>\" to [scenario.sources]")
+    return scenario
 
 
 def differences(cfg: Config, reference: Config) -> list[tuple[str, Any, Any]]:
@@ -202,6 +207,26 @@ COST_KEYS = (
     "policy.machine_grant", "policy.mill_support", "policy.workshop_staff_cost_per_hour",
     "policy.workshop_space_cost_per_week", "policy.capital_life_years", "policy.budget_cap",
 )
+
+
+SOURCED_KEYS = (*COST_KEYS, "facilities.sites_file", "facilities.extra_sites", "facilities.textile_mills",
+                "facilities.machine_prices", "policy.training_multiplier", "policy.extra_printers_per_workshop")
+
+
+def unsourced_levers(scenario: Scenario) -> list[str]:
+    """Public-budget levers the scenario changes from the defaults without a ``[scenario.sources]`` entry.
+
+    A lever counts as sourced when its key, or a parent key, is in ``[scenario.sources]``.
+    """
+    changed = {key for key, _, _ in differences(scenario.config, Config())}
+    missing = []
+    for lever in SOURCED_KEYS:
+        touched = any(k == lever or k.startswith(lever + ".") for k in changed)
+        sourced = any(lever == s or lever.startswith(s + ".") or s.startswith(lever + ".")
+                      for s in scenario.sources)
+        if touched and not sourced:
+            missing.append(lever)
+    return missing
 
 
 def cost_rows(scenario: Scenario) -> list[dict[str, str]]:
