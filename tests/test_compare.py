@@ -131,7 +131,8 @@ def test_a_lever_with_no_effect_gives_intervals_that_include_zero(crn):
     runs = pd.read_csv(crn / "runs.csv")
     runs.loc[runs["scenario"] == "null-lever", "economics.public_spend"] += 1.0
     shifted = effects_table(runs, ["baseline", "null-lever"], REPLICATES).set_index("metric")
-    assert shifted.loc["economics.public_spend", ["mean_diff", "ci_low", "ci_high"]].tolist() == pytest.approx([1.0] * 3)
+    row = shifted.loc["economics.public_spend", ["mean_diff", "ci_low", "ci_high"]]
+    assert row.tolist() == pytest.approx([1.0] * 3)
 
 
 def test_common_random_numbers_narrow_the_interval_of_a_real_policy(crn, independent):

@@ -74,7 +74,8 @@ def _write(tmp_path: Path, text: str, name: str = "bad.toml") -> Path:
 
 
 BAD = [
-    ("[scenario]\nname = 'x'\n[policy]\nfee_waiver_shar = 1.0\n", "fee_waiver_shar", "did you mean 'policy.fee_waiver_share'"),
+    ("[scenario]\nname = 'x'\n[policy]\nfee_waiver_shar = 1.0\n", "fee_waiver_shar",
+     "did you mean 'policy.fee_waiver_share'"),
     ("[scenario]\nnam = 'x'\n", "'nam'", "did you mean 'name'"),
     ("[policy]\nfee_waiver_share = 1.0\n", "[scenario]", "name and description"),
     ("[scenario]\nname = 'x'\n[policy]\nfee_waiver_share = 2.0\n", "policy.fee_waiver_share", "from 0 to 1"),
