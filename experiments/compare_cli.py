@@ -48,13 +48,24 @@ def compare_command(
 ) -> None:
     """Run a baseline and policy scenarios with common random numbers on Dask; write effects with 95 %
     intervals, cost-effectiveness, the per-run table and report.md / report.html with charts."""
-    from citymodel.experiments.compare import run_compare
+    from citymodel.experiments.compare import RUNS, default_out_dir, run_compare
     from citymodel.experiments.console import run_progress
 
-    with contextlib.nullcontext(None) if quiet or not err.is_terminal else run_progress(err) as progress:
-        outcome = run_compare(baseline, policies, replicates=replicates, days=days, citizens=citizens, seed=seed,
-                              workers=workers, scheduler=scheduler, out_dir=out_dir, resume=resume,
-                              common_random_numbers=not independent_seeds, progress=progress)
+    folder = out_dir if out_dir is not None else default_out_dir(baseline)
+    try:
+        with contextlib.nullcontext(None) if quiet or not err.is_terminal else run_progress(err) as progress:
+            outcome = run_compare(baseline, policies, replicates=replicates, days=days, citizens=citizens,
+                                  seed=seed, workers=workers, scheduler=scheduler, out_dir=folder, resume=resume,
+                                  common_random_numbers=not independent_seeds, progress=progress)
+    except KeyboardInterrupt:
+        if not (folder / RUNS).is_file():
+            raise
+        import pyarrow.parquet as pq
+
+        rows = pq.read_metadata(folder / RUNS).num_rows
+        err.print(f"citymodel compare: interrupted; {rows} finished runs are saved in {folder} (continue with the "
+                  f"same command and --resume --out {folder})", soft_wrap=True)
+        raise typer.Exit(130) from None
     print_outcome(outcome)
 
 
