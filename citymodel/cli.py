@@ -1,4 +1,4 @@
-"""The ``citymodel`` command line: run, map, validate, report, bench, params, sweep, analyze, ui.
+"""The ``citymodel`` command line: run, map, validate, report, bench, params, sweep, analyze, compare, scenario, ui.
 
 Every user mistake (a missing file, a bad option value, an unknown parameter)
 ends the command with one line on stderr and a non-zero exit code; ``citymodel
@@ -382,6 +382,13 @@ def analyze(
     from citymodel.experiments.console import print_analysis
 
     print_analysis(out, analyze_sweep(sweep_dir))
+
+
+# --------------------------------------------------------------------------- compare, scenario
+from citymodel.experiments.compare_cli import compare_command, scenario_app  # noqa: E402
+
+app.command("compare")(compare_command)
+app.add_typer(scenario_app, name="scenario")
 
 
 # --------------------------------------------------------------------------- ui
