@@ -96,7 +96,7 @@ def _check_header(path: Path, head: Any) -> tuple[str, str, dict[str, str]]:
         _fail(path, "[scenario] missing: expected a [scenario] table with name and description")
     for key in head:
         if key not in SCENARIO_KEYS:
-            _fail(path, f"[scenario] '{key}': unknown key{_suggest(key, list(SCENARIO_KEYS))}")
+            _fail(path, f"[scenario] {key!r}: unknown key{_suggest(key, list(SCENARIO_KEYS))}")
     name = head.get("name")
     if not isinstance(name, str) or not name.strip() or any(c in name for c in ",\n\"'"):
         _fail(path, f"[scenario] name = {name!r}: expected a short text without commas or quotes")
@@ -138,7 +138,7 @@ def _check_sources(path: Path, sources: dict[str, str], cfg: Config) -> None:
     leaves = config_leaves(cfg)
     for key in sources:
         if key not in leaves and not any(k.startswith(key + ".") for k in leaves):
-            _fail(path, f"[scenario.sources] '{key}': unknown configuration key{_suggest(key, list(leaves))}")
+            _fail(path, f"[scenario.sources] {key!r}: unknown configuration key{_suggest(key, list(leaves))}")
 
 
 def load_scenario(path: str | Path) -> Scenario:
