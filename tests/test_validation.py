@@ -20,7 +20,6 @@ from citymodel.validation import (
     CHECKS,
     ROUTING_REL_TOL,
     CheckResult,
-    bass_days_to,
     bass_discrete,
     books_vs_ledger,
     format_table,
@@ -33,8 +32,6 @@ from citymodel.validation import (
 
 REQUIRED_KEYS = {"check", "quantity", "parameters", "model_value", "analytic_value", "tolerance",
                  "passed"}
-# A Bass point ten times faster than the default (p, q per year): the S takes 496 days.
-FAST_BASS = {"p": "0.3", "q": "3.8", "citizens": "5000"}
 SMALL_ERLANG = {"servers": "2", "load": "0.8", "jobs": "40000", "warmup": "4000"}
 SMALL_CITY = {"citizens": "1500", "days": "7"}
 
@@ -128,27 +125,6 @@ def test_linear_noise_variance_matches_binomial_replicates():
     assert (counts / n).mean() == pytest.approx(x[-1], abs=2e-3)
     assert at_peak.mean() == pytest.approx(x[peak], abs=5e-3)
     assert at_peak.std() == pytest.approx(math.sqrt(v[peak] / n), rel=0.1)
-
-
-def test_bass_check_passes_at_a_fast_point(city):
-    (r,) = run_checks(["bass"], FAST_BASS)
-    assert r.quantity == "max_abs_gap" and r.analytic_value == 0.0
-    assert r.parameters["days"] == bass_days_to(0.3, 3.8) == 496
-    assert 0 < r.model_value <= r.tolerance < 0.1
-    assert r.passed, r.detail
-
-
-def test_bass_check_fails_when_the_model_imitates_too_fast():
-    (r,) = run_checks(["bass"], {**FAST_BASS, "inject_q_factor": "1.5"})
-    assert not r.passed
-    assert r.model_value > 2 * r.tolerance
-
-
-@pytest.mark.slow
-def test_bass_check_passes_at_the_default_point():
-    (r,) = run_checks(["bass"])
-    assert r.parameters["citizens"] == 50_000 and r.parameters["days"] == 4953
-    assert r.passed, r.detail
 
 
 # --------------------------------------------------------------------------- erlang

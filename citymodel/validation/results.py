@@ -36,6 +36,12 @@ class CheckResult:
         How the tolerance was derived (confidence level, formula).
     detail
         Extra diagnostics (counts, confidence intervals, batch-mean autocorrelation).
+    series
+        Per-day (or per-point) series behind the row, e.g. for ``bass`` ``model_series``,
+        ``analytic_series`` and ``band_series`` (the accepted half-width on each day).
+    counted
+        False for rows that are reported, not checked (the ``patterns`` section): they never
+        make ``citymodel validate`` fail.
     """
 
     check: str
@@ -48,11 +54,14 @@ class CheckResult:
     tolerance_basis: str = ""
     detail: str = ""
     seconds: float = field(default=math.nan, compare=False)
+    series: dict[str, list[float]] = field(default_factory=dict, compare=False)
+    counted: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict: ``check, quantity, parameters, model_value, analytic_value,
         tolerance, passed`` plus ``tolerance_basis``, ``detail`` and ``seconds`` (wall clock of
-        the check point this row belongs to). Non-finite numbers become ``None``."""
+        the check point this row belongs to), any :attr:`series` under their own names, and
+        ``counted: false`` for a reported-only row. Non-finite numbers become ``None``."""
         return {
             "check": self.check,
             "quantity": self.quantity,
@@ -64,6 +73,8 @@ class CheckResult:
             "tolerance_basis": self.tolerance_basis,
             "detail": self.detail,
             "seconds": _plain(self.seconds),
+            **{name: [_plain(float(v)) for v in values] for name, values in self.series.items()},
+            **({} if self.counted else {"counted": False}),
         }
 
 
@@ -125,6 +136,8 @@ def format_table(results: Iterable[CheckResult]):
     for r in results:
         own = {k: v for k, v in r.parameters.items() if k not in shared[r.check]}
         verdict = "[green]pass[/green]" if r.passed else "[bold red]FAIL[/bold red]"
+        if not r.counted:
+            verdict = "inside" if r.passed else "[yellow]outside[/yellow]"
         tolerance = _fmt(r.tolerance)
         if r.tolerance_basis:
             note = notes.setdefault(r.tolerance_basis, len(notes) + 1)

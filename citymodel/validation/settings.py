@@ -68,7 +68,13 @@ SETTINGS: dict[str, dict[str, _Setting]] = {
                                doc="family-wise confidence of the band over the whole curve"),
         "inject_q_factor": _Setting(float, 1.0, 0,
                                     doc="fault injection: the model runs with q times this "
-                                    "(the analytic curve keeps q)"),
+                                    "(the analytic curve and the network reference keep q)"),
+        "network_p": _Setting(float, 0.3, 0, lower_open=True,
+                              doc="innovation of the network case (1/year)"),
+        "network_q": _Setting(float, 3.8, 0, doc="imitation of the network case (1/year)"),
+        "network_citizens": _Setting(int, 3000, 100, doc="population of the network case"),
+        "network_days": _Setting(int, None, 1, doc="days of the network case; default: until "
+                                 "F(t) = 0.95"),
     },
     "erlang": {
         "servers": _Setting(int, None, 1, doc="machines c; default grid 1, 2, 4"),
