@@ -84,7 +84,8 @@ def hours_entries(draw) -> list:
 
 times = st.one_of(st.integers(0, 3 * MINUTES_PER_WEEK).map(float),
                   st.floats(0, 3 * MINUTES_PER_WEEK, allow_nan=False))
-durations = st.one_of(st.integers(0, 4000).map(float), st.just(0.0), st.floats(1e-6, 4000))  # below 1e-6 O(t) + d rounds to O(t)
+# below 1e-6 minutes O(t) + d can round to O(t)
+durations = st.one_of(st.integers(0, 4000).map(float), st.just(0.0), st.floats(1e-6, 4000))
 
 
 @settings(max_examples=150, deadline=None)

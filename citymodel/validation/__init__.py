@@ -43,22 +43,48 @@ from citymodel.validation.conservation import MONEY_REL_TOL, _check_conservation
 from citymodel.validation.context import Progress, _Context, city_config
 from citymodel.validation.erlang import (
     ERLANG_LOADS,
+    ERLANG_POINTS,
     ERLANG_SERVERS,
-    QueueRun,
     _check_erlang,
     _erlang_points,
     erlang_point,
-    simulate_mmc,
+    grid_queue,
+    hours_check,
+    open_minute_grid,
+    queue_config,
 )
 from citymodel.validation.reproducibility import _check_reproducibility, parquet_bytes
 from citymodel.validation.results import CheckResult, format_table, results_to_json
 from citymodel.validation.routing import ROUTING_REL_TOL, _check_routing, routing_errors
 from citymodel.validation.settings import CHECKS, SETTINGS, resolve_settings
 
-__all__ = ["CHECKS", "ERLANG_LOADS", "ERLANG_SERVERS", "MONEY_REL_TOL", "ROUTING_REL_TOL", "SETTINGS",
-           "CheckResult", "QueueRun", "bass_check", "bass_config", "bass_days_to", "bass_discrete",
-           "books_vs_ledger", "city_config", "erlang_point", "format_table", "parquet_bytes",
-           "resolve_settings", "results_to_json", "routing_errors", "run_checks", "simulate_mmc"]
+__all__ = [
+    "CHECKS",
+    "CheckResult",
+    "ERLANG_LOADS",
+    "ERLANG_POINTS",
+    "ERLANG_SERVERS",
+    "MONEY_REL_TOL",
+    "ROUTING_REL_TOL",
+    "SETTINGS",
+    "bass_check",
+    "bass_config",
+    "bass_days_to",
+    "bass_discrete",
+    "books_vs_ledger",
+    "city_config",
+    "erlang_point",
+    "format_table",
+    "grid_queue",
+    "hours_check",
+    "open_minute_grid",
+    "parquet_bytes",
+    "queue_config",
+    "resolve_settings",
+    "results_to_json",
+    "routing_errors",
+    "run_checks",
+]
 
 
 
@@ -106,8 +132,10 @@ def run_checks(only: list[str] | None = None, settings: dict[str, str] | None = 
             points = _erlang_points(s)
             tasks += [(check, f"erlang c={c} load={rho:g}", erlang_point, (s, c, rho, len(points)))
                       for c, rho in points]
+        elif check == "erlang_hours":
+            tasks.append((check, "erlang_hours", hours_check, (s,)))
     done: dict[str, list[CheckResult]] = {}
-    local = [c for c in resolved if c not in ("bass", "erlang")]
+    local = [c for c in resolved if c not in ("bass", "erlang", "erlang_hours")]
     if workers > 1 and len(tasks) > 1:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=ctx) as pool:
@@ -124,8 +152,8 @@ def run_checks(only: list[str] | None = None, settings: dict[str, str] | None = 
     else:
         for check, label, fn, args in tasks:
             say(f"{label} …")
-            kwargs = {"city": context.city} if check == "bass" else {}
-            done.setdefault(check, []).extend(fn(*args, **kwargs))
+            rows = fn(*args, context) if check == "erlang_hours" else fn(*args, city=context.city)
+            done.setdefault(check, []).extend(rows)
         for check in local:
             say(f"{check} …")
             done[check] = _RUNNERS[check](resolved[check], context)
@@ -135,6 +163,7 @@ def run_checks(only: list[str] | None = None, settings: dict[str, str] | None = 
 _RUNNERS: dict[str, Callable[[dict[str, Any], _Context], list[CheckResult]]] = {
     "bass": lambda s, ctx: bass_check(s, ctx.city),
     "erlang": _check_erlang,
+    "erlang_hours": hours_check,
     "routing": _check_routing,
     "conservation": _check_conservation,
     "reproducibility": _check_reproducibility,

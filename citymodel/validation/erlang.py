@@ -1,11 +1,23 @@
-"""The ``erlang`` check: machine pools against Erlang C."""
+"""The ``erlang`` and ``erlang_hours`` checks: a one-facility :class:`~citymodel.model.CityModel`
+against Erlang C, and with opening hours against a brute-force minute-grid queue.
+
+The city is configured, not rewritten: no POI workshops, one professional maker
+(``facilities.pro_makers = 1``) with ``c`` 3D printers, everybody aware, no machine
+purchases or training, one product (household items) whose designs all take the same
+machine time (``platform.design_time_sigma = 0``) with exponential job times
+(``needs.machine_time_cv = 1``), and an import price so high that every need becomes a
+platform order. Needs arrive as the superposition of the citizens' Poisson clocks, so
+the orders are a Poisson stream of rate λ; each is released to the maker's queue a
+constant quote + booking lead after it is placed, so the queue sees Poisson arrivals too.
+Everything in between — choice, the platform's offers and order book, the pool, the
+event handlers, the payments and deliveries — is the model's own code.
+"""
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,137 +26,138 @@ from citymodel import analytic
 from citymodel.validation.context import _Context
 from citymodel.validation.results import CheckResult
 
-ERLANG_SERVERS = (1, 2, 4)
-ERLANG_LOADS = (0.5, 0.8, 0.9)
-
-# --------------------------------------------------------------------------- erlang
-ARRIVE, JOB_DONE = 0, 1
-
-
-@dataclass
-class QueueRun:
-    """Raw output of one M/M/c run on a :class:`MachinePool`.
-
-    Attributes
-    ----------
-    utilization
-        Busy machine-minutes / open machine-minutes in consecutive equal windows after warm-up.
-    wait_min
-        Wait in queue (minutes) of each measured job, in arrival order.
-    window_min
-        Length of a utilization window (minutes).
-    """
-
-    utilization: np.ndarray
-    wait_min: np.ndarray
-    window_min: float
+ERLANG_POINTS = ((1, 0.05), (2, 0.1), (1, 0.5), (2, 0.8))
+"""Default (servers, load) points: two light (the model's own load is 0.01-0.07) and two loaded."""
+ERLANG_SERVERS = tuple(sorted({c for c, _ in ERLANG_POINTS}))
+ERLANG_LOADS = tuple(sorted({rho for _, rho in ERLANG_POINTS}))
+PRODUCT = "household"
+CITIZENS = 2000
+HOURS = [["mon-fri", 8, 18]]
+"""Opening hours of the ``erlang_hours`` facility (the professional maker's default)."""
 
 
-def simulate_mmc(servers: int, load: float, mu_per_hour: float, jobs: int, warmup: int,
-                 seed: int | Sequence[int], service_factor: float = 1.0) -> QueueRun:
-    """Poisson arrivals into one pool of ``servers`` machines, exponential work, FIFO.
-
-    The pool is the model's :class:`~citymodel.production.MachinePool` on an always-open
-    :class:`~citymodel.calendar.WeeklyCalendar`; events go through the model's
-    :class:`~citymodel.events.EventQueue` and are handled as ``CityModel`` handles them
-    (``_submit_job``: ``submit`` then ``start_ready``; ``_on_job_done``: ``finish`` then
-    ``start_ready``), so job start and finish times come from the model's code.
+def queue_config(servers: int, lam_per_h: float, mu_per_h: float, days: float, seed: int,
+                 service_factor: float = 1.0, hours: list | None = None, batch: dict | None = None):
+    """The configuration of the one-facility queue (module docstring).
 
     Parameters
     ----------
     servers
-        Machines c.
-    load
-        rho = lambda / (c mu), 0 < rho < 1.
-    mu_per_hour
-        Service rate of one machine (jobs per hour): mean work 60/mu minutes.
-    jobs, warmup
-        Jobs measured, and jobs discarded first (the pool starts empty).
+        Machines c at the one facility.
+    lam_per_h
+        Orders per hour λ (the citizens' need rates add up to it).
+    mu_per_h
+        Service rate of one machine (1/hour): mean job time 1/μ hours.
+    days
+        Simulated days.
     seed
-        Seed (or seed sequence entropy) of the arrival and work streams.
+        Seed of the run.
     service_factor
-        Multiplies every job's work (1 in a correct check; fault injection otherwise).
+        Multiplies the mean job time (fault injection; 1 in a correct check).
+    hours
+        Opening hours of the facility (None: the kind's own; always open is a model flag).
+    batch
+        ``batch_size, setup_hours, batch_min, batch_wait_hours`` of the facility (None: no batching).
     """
-    from citymodel.calendar import WeeklyCalendar
-    from citymodel.events import EventQueue
-    from citymodel.production import MachinePool
+    from citymodel.config import Config
 
-    streams = np.random.SeedSequence(seed).spawn(2)
-    arrival_rng, work_rng = (np.random.default_rng(s) for s in streams)
-    lam_per_min = load * servers * mu_per_hour / 60.0
-    n = warmup + jobs
-    arrival = np.cumsum(arrival_rng.exponential(1.0 / lam_per_min, n))
-    work = work_rng.exponential(60.0 / mu_per_hour, n) * service_factor
-    start = np.full(n, np.nan)
-    pool = MachinePool("validation_machine", servers, WeeklyCalendar(always_open=True))
-    events = EventQueue()
-
-    def start_pool(now: float) -> None:
-        for batch_id, batch in pool.start_ready(now):
-            for job in batch.order_ids:
-                start[job] = now
-            events.push(batch.finish_min, JOB_DONE, batch_id)
-
-    def drain(until: float) -> None:
-        for now, kind, payload in events.pop_until(until):
-            if kind == ARRIVE:
-                pool.submit(payload, float(work[payload]), False)
-                if payload + 1 < n:
-                    events.push(float(arrival[payload + 1]), ARRIVE, payload + 1)
-            else:
-                pool.finish(payload)
-            start_pool(now)
-
-    events.push(float(arrival[0]), ARRIVE, 0)
-    t_first = float(arrival[warmup - 1]) if warmup else 0.0
-    t_last = float(arrival[-1])
-    # About 100 arrivals per window (at least 200 windows); utilization is measured while
-    # arrivals continue, from the warm-up's last arrival to the last arrival.
-    n_windows = max(jobs // 100, 200)
-    window = (t_last - t_first) / n_windows
-    edges = t_first + window * np.arange(n_windows + 1)
-    busy = np.empty(n_windows + 1)
-    for i, edge in enumerate(edges):
-        drain(float(edge))
-        busy[i] = pool.busy_minutes_until(float(edge))
-    # FIFO: a job's wait depends only on earlier jobs, so draining after the last arrival
-    # (no new arrivals) leaves every measured wait unchanged.
-    drain(math.inf)
-    utilization = np.diff(busy) / (servers * window)
-    wait = (start - arrival)[warmup:]
-    return QueueRun(utilization, wait, window)
+    cfg = Config()
+    cfg.run.map = "default"
+    cfg.run.citizens = CITIZENS
+    cfg.run.days = float(days)
+    cfg.run.seed = int(seed)
+    f = cfg.facilities
+    f.poi_sites, f.pro_makers, f.textile_mills, f.makerspaces_if_missing = False, 1, 0, 0
+    kind = f.kinds["pro_maker"]
+    kind["machines"] = {"3d_printer": int(servers)}
+    if hours is not None:
+        kind["hours"] = hours
+    kind.update(batch or {})
+    a = cfg.adoption
+    a.initial_aware_share, a.initial_maker_share, a.maker_rate, a.training_rate = 1.0, 0.0, 0.0, 0.0
+    cfg.needs.machine_time_cv = 1.0
+    cfg.platform.design_time_sigma = 0.0
+    for product in cfg.needs.products.values():
+        product["needs_per_citizen_year"] = 0.0
+    item = cfg.needs.products[PRODUCT]
+    item["machine_hours"] = service_factor / mu_per_h
+    item["import_price"] = 1e6
+    item["needs_per_citizen_year"] = lam_per_h * 8760.0 / CITIZENS
+    return cfg.validate()
 
 
-def _erlang_points(s: dict[str, Any]) -> list[tuple[int, float]]:
+def run_queue(cfg, city, always_open: bool):
+    """Run the one-facility model; return (orders with ``release_min``, hourly series, model)."""
+    from citymodel.model import CityModel
+    from citymodel.tables import model_tables
+
+    if city is None:
+        from citymodel.maps import load_city
+
+        city = load_city("default")
+    model = CityModel(cfg, city, always_open=always_open)
+    model.run()
+    tables = model_tables(model)
+    orders = tables["orders"]
+    process = model.processes[cfg.needs.products[PRODUCT]["platform_process"]]
+    orders = orders.assign(release_min=orders["created_min"] + process.quote_min + process.booking_min)
+    return orders.sort_values("release_min", kind="stable").reset_index(drop=True), tables, model
+
+
+def _points(s: dict[str, Any]) -> list[tuple[int, float]]:
+    if s["servers"] is None and s["load"] is None:
+        return list(ERLANG_POINTS)
     servers = [s["servers"]] if s["servers"] is not None else list(ERLANG_SERVERS)
     loads = [s["load"]] if s["load"] is not None else list(ERLANG_LOADS)
     return [(c, rho) for c in servers for rho in loads]
 
 
-def erlang_point(s: dict[str, Any], c: int, rho: float, n_points: int = 1) -> list[CheckResult]:
+_erlang_points = _points
+
+
+def erlang_point(s: dict[str, Any], c: int, rho: float, n_points: int = 1, city=None) -> list[CheckResult]:
     """The ``erlang`` check at one point: ``c`` machines at load ``rho``; settings ``s`` as in
-    :data:`SETTINGS`. Each point has its own random streams, seeded by ``(seed, c, rho)``.
-    ``n_points`` (points in this validation) only enters the stated family-wise error."""
+    :data:`SETTINGS`. Each point has its own seed ``(seed, c, rho)`` mixed into one integer.
+
+    Rows: ``utilization`` (busy / open machine-hours per hour, against ρ) and
+    ``wait_in_service_times`` (wait in queue × μ, against Erlang C), each with a batch-means
+    confidence interval as its tolerance.
+    """
     t0 = time.perf_counter()
-    mu = s["mu"]
-    conf = s["confidence"]
-    run = simulate_mmc(c, rho, mu, s["jobs"], s["warmup"], (s["seed"], c, round(rho * 1e6)),
-                       s["inject_service_factor"])
+    mu, conf, jobs, warmup = s["mu"], s["confidence"], s["jobs"], s["warmup"]
     lam = rho * c * mu
-    params = {"servers": c, "load": rho, "lambda_per_h": lam, "mu_per_h": mu,
-              "jobs": s["jobs"], "warmup": s["warmup"], "seed": s["seed"]}
+    seed = int(np.random.SeedSequence((s["seed"], c, round(rho * 1e6))).generate_state(1)[0] % 2**31)
+    lead_h = 0.75 + 48.0  # the hubs process: quote + booking lead before an order reaches the queue
+    days = math.ceil((lead_h + (warmup + jobs) / lam) / 24.0 + 1.0)
+    cfg = queue_config(c, lam, mu, days, seed, s["inject_service_factor"])
+    orders, tables, _ = run_queue(cfg, city, always_open=True)
+    horizon = days * 1440.0
+    started = orders["started_min"].to_numpy(dtype=float)
+    release = orders["release_min"].to_numpy(dtype=float)
+    # measured: the jobs after the warm-up, released at least a day before the end (all started)
+    keep = np.arange(len(orders)) >= warmup
+    keep &= release < horizon - 1440.0
+    wait_h = (started - release)[keep] / 60.0
+    first_min = release[warmup] if len(release) > warmup else horizon
+    ts = tables["timeseries"]
+    kind = str(tables["facilities"]["kind"].iloc[0])
+    hourly = ts[ts["hour"] * 60.0 >= first_min]
+    hourly = hourly[hourly["hour"] * 60.0 < horizon - 1440.0]
+    utilization = (hourly[f"busy_machine_hours_{kind}"] / hourly[f"open_machine_hours_{kind}"]).to_numpy()
+    params = {"servers": c, "load": rho, "lambda_per_h": lam, "mu_per_h": mu, "jobs": int(keep.sum()),
+              "warmup": warmup, "seed": s["seed"], "model": "CityModel, one facility"}
     if s["inject_service_factor"] != 1.0:
         params["inject_service_factor"] = s["inject_service_factor"]
     seconds = time.perf_counter() - t0
     basis = (f"batch means, {s['batches']} batches, t-interval at {100 * conf:g} % "
              f"(family-wise <= {100 * (1 - conf) * 2 * n_points:.2g} % false failure over "
              f"{2 * n_points} comparisons)")
+    channels = orders["channel"].astype(str).value_counts().to_dict()
     pairs = (
-        ("utilization", run.utilization, analytic.mmc_utilization(lam, mu, c),
-         f"{len(run.utilization)} windows of {run.window_min / 60:.1f} h"),
-        ("wait_in_service_times", run.wait_min * mu / 60.0,
-         analytic.erlang_c_mean_wait(lam, mu, c) * mu,
-         f"{len(run.wait_min)} jobs; P(wait>0) model {float(np.mean(run.wait_min > 0)):.4f} "
+        ("utilization", utilization, analytic.mmc_utilization(lam, mu, c),
+         f"{len(utilization)} hours; orders by channel {channels}"),
+        ("wait_in_service_times", wait_h * mu, analytic.erlang_c_mean_wait(lam, mu, c) * mu,
+         f"{len(wait_h)} jobs; P(wait>0) model {float(np.mean(wait_h > 0)):.4f} "
          f"vs Erlang C {analytic.erlang_c_wait_probability(c, rho * c):.4f}"),
     )
     out = []
@@ -158,5 +171,107 @@ def erlang_point(s: dict[str, Any], c: int, rho: float, n_points: int = 1) -> li
 
 
 def _check_erlang(s: dict[str, Any], ctx: _Context) -> list[CheckResult]:
-    points = _erlang_points(s)
-    return [row for c, rho in points for row in erlang_point(s, c, rho, len(points))]
+    points = _points(s)
+    return [row for c, rho in points for row in erlang_point(s, c, rho, len(points), ctx.city)]
+
+
+# --------------------------------------------------------------------------- opening hours
+def open_minute_grid(hours: list, start_weekday: int = 0) -> np.ndarray:
+    """Minute m of the simulated week open or not, straight from the hours entries."""
+    from citymodel.config import parse_hours_entry
+
+    grid = np.zeros(7 * 1440, dtype=bool)
+    for entry in hours:
+        days, a, b = parse_hours_entry(entry, "hours")
+        for day in days:
+            offset = ((day - start_weekday) % 7) * 1440
+            grid[int(round(offset + a * 60)): int(round(offset + b * 60))] = True
+    return grid
+
+
+def grid_queue(release_min: np.ndarray, work_min: np.ndarray, servers: int, grid: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """FIFO queue of ``servers`` machines working only in open minutes of ``grid``, by brute force.
+
+    Jobs in release order; each starts at the first open moment at or after its release and
+    the first free machine, and its finish is found by walking the minute grid and spending
+    its work only in open minutes (a job that ends exactly at a closing ends there, and the
+    next may only start at the next opening). Returns (start, finish) in minutes.
+    """
+    week = len(grid)
+
+    def is_open(t: float) -> bool:
+        return bool(grid[int(math.floor(t)) % week])
+
+    def next_open(t: float) -> float:
+        if is_open(t):
+            return t
+        m = int(math.floor(t)) + 1
+        while not grid[m % week]:
+            m += 1
+        return float(m)
+
+    def finish(t: float, work: float) -> float:
+        now, left = t, work
+        while True:
+            m = int(math.floor(now))
+            step = m + 1 - now
+            if grid[m % week]:
+                if left <= step:
+                    return now + left
+                left -= step
+            now = float(m + 1)
+
+    free = [0.0] * servers
+    heapq.heapify(free)
+    start = np.empty(len(release_min))
+    end = np.empty(len(release_min))
+    for j, (r, w) in enumerate(zip(release_min.tolist(), work_min.tolist(), strict=True)):
+        s = next_open(max(r, heapq.heappop(free)))
+        start[j], end[j] = s, finish(s, w)
+        heapq.heappush(free, end[j])
+    return start, end
+
+
+def hours_check(s: dict[str, Any], ctx: _Context | None = None) -> list[CheckResult]:
+    """The ``erlang_hours`` check: the one-facility model with opening hours (jobs pause while
+    closed, wake-ups at openings) against :func:`grid_queue` fed with the model's own releases
+    and job times. Rows: largest |start − grid start| and |finish − grid finish| (minutes)."""
+    t0 = time.perf_counter()
+    c, rho, mu = s["servers"], s["load"], s["mu"]
+    open_share = open_minute_grid(HOURS).mean()
+    lam = rho * c * mu * open_share  # load rho of the open time
+    cfg = queue_config(c, lam, mu, s["days"], s["seed"], s["inject_service_factor"], hours=HOURS)
+    orders, _, model = run_queue(cfg, ctx.city if ctx else None, always_open=False)
+    done = orders[np.isfinite(orders["completed_min"].to_numpy(dtype=float))]
+    # The grid queue takes every job released (also those not finished by the end) in order.
+    release = orders["release_min"].to_numpy(dtype=float)
+    released = release < s["days"] * 1440.0
+    work = orders["machine_hours"].to_numpy(dtype=float) * 60.0
+    g_start, g_end = grid_queue(release[released], work[released], c, open_minute_grid(HOURS))
+    model_start = orders["started_min"].to_numpy(dtype=float)[released]
+    model_end = orders["completed_min"].to_numpy(dtype=float)[released]
+    seen = np.isfinite(model_start)
+    start_gap = float(np.max(np.abs(model_start[seen] - g_start[seen]), initial=0.0))
+    ended = np.isfinite(model_end)
+    end_gap = float(np.max(np.abs(model_end[ended] - g_end[ended]), initial=0.0))
+    # a job the grid starts before the end must have started in the model too (and vice versa)
+    horizon = s["days"] * 1440.0
+    missing = int(np.sum(seen != (g_start < horizon)) + np.sum(ended != (g_end < horizon)))
+    waited = float(np.mean(model_start[seen] > release[released][seen]))
+    closed = int(np.sum(~np.array([model.calendar_for("pro_maker").is_open(r) for r in release[released]])))
+    params = {"servers": c, "load_of_open_time": rho, "mu_per_h": mu, "days": s["days"], "seed": s["seed"],
+              "hours": "mon-fri 8-18", "jobs": int(released.sum())}
+    if s["inject_service_factor"] != 1.0:
+        params["inject_service_factor"] = s["inject_service_factor"]
+    tol = 1e-6
+    basis = f"exact up to float rounding of minute sums ({tol:g} min)"
+    detail = (f"{len(done)} jobs finished; {closed} released while closed; {100 * waited:.0f} % waited; "
+              f"{missing} started/finished in one and not the other")
+    seconds = time.perf_counter() - t0
+    return [
+        CheckResult("erlang_hours", "max_start_gap_min", params, start_gap, 0.0, tol,
+                    bool(start_gap <= tol and missing == 0 and seen.any()), basis, detail, seconds),
+        CheckResult("erlang_hours", "max_finish_gap_min", params, end_gap, 0.0, tol,
+                    bool(end_gap <= tol and missing == 0 and ended.any()), basis, detail, seconds),
+    ]

@@ -9,7 +9,7 @@ from typing import Any
 
 from citymodel.errors import ConfigError
 
-CHECKS = ("bass", "erlang", "routing", "conservation", "reproducibility")
+CHECKS = ("bass", "erlang", "erlang_hours", "routing", "conservation", "reproducibility")
 """Names of the checks, in the order :func:`run_checks` runs them."""
 
 # --------------------------------------------------------------------------- settings
@@ -77,12 +77,13 @@ SETTINGS: dict[str, dict[str, _Setting]] = {
                                  "F(t) = 0.95"),
     },
     "erlang": {
-        "servers": _Setting(int, None, 1, doc="machines c; default grid 1, 2, 4"),
-        "load": _Setting(float, None, 0, 1, True, True,
-                         doc="rho = lambda/(c mu); default grid 0.5, 0.8, 0.9"),
-        "mu": _Setting(float, 1.0, 0, lower_open=True, doc="service rate per machine (1/hour)"),
-        "jobs": _Setting(int, 400_000, 1000, doc="measured jobs per point"),
-        "warmup": _Setting(int, 40_000, 0, doc="jobs discarded before measuring"),
+        "servers": _Setting(int, None, 1, doc="machines c; default points (1, 0.05), (2, 0.1), "
+                            "(1, 0.5), (2, 0.8)"),
+        "load": _Setting(float, None, 0, 1, True, True, doc="rho = lambda/(c mu)"),
+        "mu": _Setting(float, 60.0, 0, lower_open=True,
+                       doc="service rate per machine (1/hour): 1-minute jobs keep runs short"),
+        "jobs": _Setting(int, 8000, 200, doc="orders per point after the warm-up"),
+        "warmup": _Setting(int, 500, 0, doc="orders discarded before measuring"),
         "seed": _SEED,
         "confidence": _Setting(float, 0.999, 0, 1, True, True,
                                doc="two-sided confidence of each batch-means interval"),
@@ -90,6 +91,16 @@ SETTINGS: dict[str, dict[str, _Setting]] = {
         "inject_service_factor": _Setting(float, 1.0, 0, lower_open=True,
                                           doc="fault injection: work per job is multiplied by "
                                           "this (the analytic values keep mu)"),
+    },
+    "erlang_hours": {
+        "servers": _Setting(int, 2, 1, doc="machines c"),
+        "load": _Setting(float, 0.7, 0, 1, True, True, doc="rho of the open time"),
+        "mu": _Setting(float, 1.0, 0, lower_open=True,
+                       doc="service rate per machine (1/hour): hour-long jobs straddle closings"),
+        "days": _Setting(int, 28, 1, doc="simulated days"),
+        "seed": _SEED,
+        "inject_service_factor": _Setting(float, 1.0, 0, lower_open=True,
+                                          doc="fault injection: mean job time times this"),
     },
     "routing": {"citizens": _Setting(int, 5000, 10), "days": _Setting(int, 14, 1), "seed": _SEED},
     "conservation": {"citizens": _Setting(int, 5000, 10), "days": _Setting(int, 14, 1),
