@@ -39,7 +39,15 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from citymodel.validation.bass import bass_check, bass_config, bass_days_to, bass_discrete
-from citymodel.validation.conservation import MONEY_REL_TOL, _check_conservation, books_vs_ledger
+from citymodel.validation.conservation import (
+    MONEY_REL_TOL,
+    _check_conservation,
+    books_vs_ledger,
+    conservation_config,
+    conservation_gaps,
+    conservation_rows,
+    facility_specs,
+)
 from citymodel.validation.context import Progress, _Context, city_config
 from citymodel.validation.erlang import (
     ERLANG_LOADS,
@@ -73,7 +81,11 @@ __all__ = [
     "bass_discrete",
     "books_vs_ledger",
     "city_config",
+    "conservation_config",
+    "conservation_gaps",
+    "conservation_rows",
     "erlang_point",
+    "facility_specs",
     "format_table",
     "grid_queue",
     "hours_check",
