@@ -61,6 +61,7 @@ from citymodel.validation.erlang import (
     open_minute_grid,
     queue_config,
 )
+from citymodel.validation.patterns import PATTERNS, check_patterns, pattern_values
 from citymodel.validation.reproducibility import _check_reproducibility, parquet_bytes
 from citymodel.validation.results import CheckResult, format_table, results_to_json
 from citymodel.validation.routing import ROUTING_REL_TOL, _check_routing, routing_errors
@@ -73,6 +74,7 @@ __all__ = [
     "ERLANG_POINTS",
     "ERLANG_SERVERS",
     "MONEY_REL_TOL",
+    "PATTERNS",
     "ROUTING_REL_TOL",
     "SETTINGS",
     "bass_check",
@@ -91,6 +93,7 @@ __all__ = [
     "hours_check",
     "open_minute_grid",
     "parquet_bytes",
+    "pattern_values",
     "queue_config",
     "resolve_settings",
     "results_to_json",
@@ -179,4 +182,5 @@ _RUNNERS: dict[str, Callable[[dict[str, Any], _Context], list[CheckResult]]] = {
     "routing": _check_routing,
     "conservation": _check_conservation,
     "reproducibility": _check_reproducibility,
+    "patterns": check_patterns,
 }

@@ -9,7 +9,7 @@ from typing import Any
 
 from citymodel.errors import ConfigError
 
-CHECKS = ("bass", "erlang", "erlang_hours", "routing", "conservation", "reproducibility")
+CHECKS = ("bass", "erlang", "erlang_hours", "routing", "conservation", "reproducibility", "patterns")
 """Names of the checks, in the order :func:`run_checks` runs them."""
 
 # --------------------------------------------------------------------------- settings
@@ -105,6 +105,7 @@ SETTINGS: dict[str, dict[str, _Setting]] = {
     "routing": {"citizens": _Setting(int, 5000, 10), "days": _Setting(int, 14, 1), "seed": _SEED},
     "conservation": {"citizens": _Setting(int, 5000, 10), "days": _Setting(int, 14, 1),
                      "seed": _SEED},
+    "patterns": {"citizens": _Setting(int, 5000, 10), "days": _Setting(int, 28, 1), "seed": _SEED},
     "reproducibility": {"citizens": _Setting(int, 2000, 10), "days": _Setting(int, 7, 1),
                         "seed": _SEED},
 }
