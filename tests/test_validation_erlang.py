@@ -91,8 +91,9 @@ def test_opening_hours_match_the_minute_grid():
     rows = _rows("erlang_hours", HOURS)
     for r in rows.values():
         assert r.passed, (r.quantity, r.model_value, r.detail)
-        assert r.parameters["jobs"] > 150
+        assert r.parameters["jobs"] > 80
     assert "released while closed" in rows["max_start_gap_min"].detail
+    assert "started by the wait rule" in rows["batch_max_start_gap_min"].detail
 
 
 def test_work_that_does_not_pause_for_the_last_closing_minute_fails(monkeypatch):
@@ -121,6 +122,46 @@ def test_a_pool_that_wakes_a_minute_after_the_opening_fails(monkeypatch):
     rows = _rows("erlang_hours", HOURS)
     assert not rows["max_start_gap_min"].passed
     assert rows["max_start_gap_min"].model_value >= 1.0 - 1e-9
+
+
+def test_grid_queue_batches_by_hand():
+    grid = open_minute_grid([["mon-fri", 8, 18]])
+    # batches of up to 3, 30 min set-up, wait for 2 jobs or 60 minutes
+    rule = {"batch_size": 3, "setup_min": 30.0, "batch_min": 2, "batch_wait_min": 60.0}
+    nine = 9 * 60.0
+    start, end = grid_queue(np.array([nine, nine + 10, nine + 200]), np.array([20.0, 20.0, 20.0]), 1, grid,
+                            **rule)
+    assert start[0] == start[1] == nine + 10  # the second job fills the batch
+    assert end[0] == end[1] == nine + 10 + 30 + 40
+    assert start[2] == nine + 260 and end[2] == nine + 260 + 50  # alone: starts on the wait rule
+
+
+def test_a_batch_that_waits_a_minute_too_long_fails(monkeypatch):
+    ready = MachinePool.ready_at
+
+    def late(self, now):
+        due = ready(self, now)
+        return due + 1.0 if due > now else due
+
+    monkeypatch.setattr(MachinePool, "ready_at", late)
+    rows = _rows("erlang_hours", HOURS)
+    assert rows["max_start_gap_min"].passed  # no batching there: unaffected
+    assert not rows["batch_max_start_gap_min"].passed
+
+
+def test_a_set_up_one_percent_too_long_fails(monkeypatch):
+    start_ready = MachinePool.start_ready
+
+    def longer(self, now):
+        self.setup_min *= 1.01
+        try:
+            return start_ready(self, now)
+        finally:
+            self.setup_min /= 1.01
+
+    monkeypatch.setattr(MachinePool, "start_ready", longer)
+    rows = _rows("erlang_hours", HOURS)
+    assert not rows["batch_max_finish_gap_min"].passed
 
 
 @pytest.mark.slow
