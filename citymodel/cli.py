@@ -286,8 +286,9 @@ def validate(
         "--set p=0.02 --set q=0.4 (bass).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of results.")] = False,
 ) -> None:
-    """Compare the model with analytic results (Bass diffusion, Erlang C queues), exact
-    routing, conservation laws and reproducibility; exit 1 if any check fails."""
+    """Compare the model with analytic results and independent references (Bass diffusion,
+    Erlang C and a minute-grid queue with opening hours), exact routing, accounting identities
+    and reproducibility; report empirical patterns (not counted); exit 1 if any check fails."""
     from citymodel.validation import format_table, results_to_json, run_checks
 
     settings = parse_settings(set_ or [])

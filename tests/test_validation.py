@@ -1,7 +1,7 @@
-"""The validation suite: each check passes through ``run_checks``, can fail, rejects bad settings.
-
-Fast tests run each check at a small point (a small population, a faster Bass curve,
-one short erlang point); the defaults of ``citymodel validate`` run under ``-m slow``.
+"""The validation suite's plumbing: results, JSON and table output, settings, workers, routing,
+reproducibility and check order. Each family's checks and fault tests have their own files
+(``test_validation_bass.py``, ``test_validation_erlang.py``, ``test_conservation.py``,
+``test_validation_patterns.py``, ``test_calendar.py``).
 """
 
 from __future__ import annotations
