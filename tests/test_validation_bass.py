@@ -28,8 +28,10 @@ def fast_rows():
 def test_both_cases_pass_and_carry_their_per_day_series(fast_rows):
     mixed = fast_rows["days_outside_band"]
     network = fast_rows["network_max_citizens_differing"]
-    assert mixed.passed and network.passed, (mixed.detail, network.detail)
-    assert mixed.model_value == 0 and network.model_value == 0
+    users = fast_rows["network_users_max_citizens_differing"]
+    assert mixed.passed and network.passed and users.passed, (mixed.detail, network.detail, users.detail)
+    assert mixed.model_value == 0 and network.model_value == 0 and users.model_value == 0
+    assert "100 users" in users.detail  # 5 % of 2,000 citizens own a machine at day 0
     days = mixed.parameters["days"]
     assert days == 496
     f = bass_adopter_share(np.arange(1, days + 1) / 365, 0.3, 3.8)
@@ -60,6 +62,15 @@ def test_imitation_twenty_percent_too_strong_fails_both_cases():
     assert not rows["days_outside_band"].passed
     assert rows["days_outside_band"].model_value > 10
     assert not rows["network_max_citizens_differing"].passed
+    assert not rows["network_users_max_citizens_differing"].passed
+
+
+def test_users_pulling_five_percent_less_fail_the_default_imitation_case(monkeypatch):
+    weights = adoption.user_weights
+    monkeypatch.setattr(adoption, "user_weights", lambda *a: weights(*a) * 0.95)
+    rows = _rows({**FAST, "citizens": "500", "days": "30"})
+    assert rows["network_max_citizens_differing"].passed  # the aware-imitation case does not use it
+    assert not rows["network_users_max_citizens_differing"].passed
 
 
 def test_a_wrong_hazard_in_the_models_adoption_rule_fails(monkeypatch):

@@ -91,12 +91,19 @@ def _aware_by_day(model, n: int, days: int) -> np.ndarray:
     return end_of_day[beyond].sum(axis=1).to_numpy()[:days]
 
 
-def _run_bass_model(p: float, q: float, n: int, days: int, seed: int, city, well_mixed: bool):
-    """The Bass-limit :class:`~citymodel.model.CityModel` run for ``days``: (model, aware per day)."""
+def _run_bass_model(p: float, q: float, n: int, days: int, seed: int, city, well_mixed: bool,
+                    users: float = 0.0):
+    """The Bass-limit :class:`~citymodel.model.CityModel` run for ``days``: (model, aware per day).
+
+    ``users`` > 0: the default imitation (``adoption.imitation = "users"``) with that share of
+    citizens owning a machine at day 0 — the only DM users of a run without orders."""
     from citymodel.model import CityModel
 
     cfg = bass_config(p, q, n, seed)
     cfg.adoption.well_mixed = well_mixed
+    if users > 0:
+        cfg.adoption.imitation = "users"
+        cfg.adoption.initial_maker_share = users
     if city is None:
         from citymodel.maps import load_city
 
@@ -106,12 +113,15 @@ def _run_bass_model(p: float, q: float, n: int, days: int, seed: int, city, well
     return model, _aware_by_day(model, n, days)
 
 
-def network_reference(ties, p: float, q: float, days: int, seed: int) -> np.ndarray:
+def network_reference(ties, p: float, q: float, days: int, seed: int, users: np.ndarray | None = None
+                      ) -> np.ndarray:
     """The Bass process on a tie graph, simulated agent by agent (plain Python over networkx).
 
     Each day, every unaware citizen i becomes aware with probability
     ``1 - exp(-(p + q a_i / k_i) / 365)``, ``a_i`` its aware neighbours and ``k_i`` its degree
-    (0 share without ties), all from the state at the start of the day. The uniforms are the
+    (0 share without ties), all from the state at the start of the day. With ``users`` (a
+    boolean per citizen: the DM users, aware from the start) ``a_i`` counts the neighbours who
+    are users instead (the default imitation in a run without orders: users never change). The uniforms are the
     run's keyed draws (stream ``AWARENESS``, key (citizen, day + 1)), made afresh from the seed,
     so a correct model makes exactly the same citizens aware on the same days.
 
@@ -143,6 +153,12 @@ def network_reference(ties, p: float, q: float, days: int, seed: int) -> np.ndar
     aware = [False] * n
     aware_ties = [0] * n
     total = 0
+    if users is not None:
+        for i in np.flatnonzero(users).tolist():
+            aware[i] = True
+            total += 1
+            for j in neighbours[i]:
+                aware_ties[j] += 1
     out = np.zeros(days, dtype=np.int64)
     dt = 1.0 / 365.0
     for day in range(days):
@@ -156,8 +172,9 @@ def network_reference(ties, p: float, q: float, days: int, seed: int) -> np.ndar
                 new.append(i)
         for i in new:
             aware[i] = True
-            for j in neighbours[i]:
-                aware_ties[j] += 1
+            if users is None:
+                for j in neighbours[i]:
+                    aware_ties[j] += 1
         total += len(new)
         out[day] = total
     return out
@@ -239,4 +256,26 @@ def bass_check(s: dict[str, Any], city=None) -> list[CheckResult]:
         series={"model_series": (net / nn).tolist(), "analytic_series": (ref / nn).tolist(),
                 "band_series": [0.0] * dn},
     )
-    return [mixed, network]
+    t2 = time.perf_counter()
+    share_users = s["network_users"]
+    model, net_u = _run_bass_model(pn, qn * factor, nn, dn, s["seed"], city, well_mixed=False, users=share_users)
+    from citymodel.population import PROSUMER
+
+    users = model.population.stage >= PROSUMER  # the day-0 machine owners (nobody else can become one)
+    ref_u = network_reference(model.population.ties, pn, qn, dn, s["seed"], users=users)
+    diff_u = np.abs(net_u - ref_u)
+    first_u = int(np.argmax(diff_u > 0)) if diff_u.any() else -1
+    network_users = CheckResult(
+        "bass", "network_users_max_citizens_differing",
+        {"case": "tie graph (imitation of DM users: the default)", "p_per_year": pn, "q_per_year": qn,
+         "citizens": nn, "days": dn, "seed": s["seed"], "dt_days": 1, "users_share": share_users, **injected},
+        float(diff_u.max()), 0.0, 0.0, bool(not diff_u.any()),
+        tolerance_basis="exact: the same draws on the same graph give the same citizens",
+        detail=(f"{int(users.sum())} users (machine owners at day 0); final aware {net_u[-1] / nn:.4f} "
+                f"(reference {ref_u[-1] / nn:.4f})" + (f"; first difference on day {first_u}" if first_u >= 0
+                                                        else "")),
+        seconds=time.perf_counter() - t2,
+        series={"model_series": (net_u / nn).tolist(), "analytic_series": (ref_u / nn).tolist(),
+                "band_series": [0.0] * dn},
+    )
+    return [mixed, network, network_users]

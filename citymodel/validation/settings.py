@@ -73,6 +73,8 @@ SETTINGS: dict[str, dict[str, _Setting]] = {
                               doc="innovation of the network case (1/year)"),
         "network_q": _Setting(float, 3.8, 0, doc="imitation of the network case (1/year)"),
         "network_citizens": _Setting(int, 3000, 100, doc="population of the network case"),
+        "network_users": _Setting(float, 0.05, 0, 1, True, True,
+                                  doc="share of machine owners (the DM users) in the users-imitation case"),
         "network_days": _Setting(int, None, 1, doc="days of the network case; default: until "
                                  "F(t) = 0.95"),
     },
