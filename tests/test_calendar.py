@@ -121,6 +121,8 @@ def test_finish_time_matches_walking_the_minute_grid(hours, start_weekday, t, du
 def test_zero_work_while_closed_ends_at_its_start_not_at_the_last_closing():
     library = WeeklyCalendar([["mon-fri", 10, 19], ["sat", 10, 16]], start_weekday=0)
     monday_20h = 20 * 60.0
+    # the oracle says so too (the old code answered 19:00, the last closing)
+    assert brute_finish(open_grid([["mon-fri", 10, 19], ["sat", 10, 16]], 0), monday_20h, 0.0) == monday_20h
     assert library.time_after_open_minutes(monday_20h, 0.0) == monday_20h
     assert library.time_after_open_minutes(monday_20h, 1.0) == MINUTES_PER_DAY + 10 * 60 + 1
     # work ending exactly at closing time ends at the closing, not at the next opening
