@@ -32,11 +32,18 @@ tables and the summary — and the row reports:
     graph; the fast model reads them from precomputed Dijkstra tables.
 ``dijkstra_sources``
     Single-source shortest-path trees the fast model computed (its routing work).
-``reference_us_per_citizen_hour``, ``ratio``
-    The reference's cost per citizen-hour and ``reference / fast`` (how many times
-    faster the fast model is per citizen-hour).
+``orders``, ``events``, ``us_per_order``, ``us_per_event``
+    Orders placed and events handled in the simulation, and ``wall_s`` per order and
+    per event in microseconds.
+``reference_us_per_citizen_hour``, ``ratio``, ``ratio_per_order``, ``ratio_per_event``
+    On the ``same_size`` row only — the fast model run at the reference's own citizens,
+    days and seed — the reference's costs and ``reference / fast`` per citizen-hour, per
+    order and per event: the fair speed-up (same work on both sides). The city-scale rows
+    carry no ratio: dividing a small reference by a big run would credit the fast model
+    with its amortised start-up.
 
-The reference row (``kind = "reference"``) runs :class:`citymodel.reference.ReferenceModel`
+The reference row (``kind = "reference"``, followed by the ``same_size`` row) runs
+:class:`citymodel.reference.ReferenceModel`
 (one Mesa agent per citizen with its own ``step``, ``networkx.shortest_path`` per
 trip) on the same map with the same rates, at a size it can manage; its
 ``routes`` are the networkx shortest-path computations of its simulation (a
@@ -137,6 +144,8 @@ def measure_fast(citizens: int, days: float, seed: int) -> Row:
         "orders": len(tables["orders"]),
         "facilities": len(model.facilities),
         "events": int(model.events.processed),
+        "us_per_order": wall / len(tables["orders"]) * 1e6 if len(tables["orders"]) else None,
+        "us_per_event": wall / model.events.processed * 1e6 if model.events.processed else None,
         "seed": int(seed),
     }
 
@@ -172,9 +181,9 @@ def measure_reference(citizens: int, days: float, seed: int) -> Row:
         "orders": len(model.orders),
         "facilities": len(model.facilities),
         "events": int(model.events.processed),
+        "us_per_order": wall / len(model.orders) * 1e6 if len(model.orders) else None,
+        "us_per_event": wall / model.events.processed * 1e6 if model.events.processed else None,
         "seed": int(seed),
-        "reference_us_per_citizen_hour": us,
-        "ratio": 1.0,
     }
 
 
@@ -250,8 +259,9 @@ def run_scale_benchmark(sizes: list[int], days: float, reference_citizens: int, 
     Yields
     ------
     dict
-        ``kind`` ``"reference"``, then ``"fast"`` per size (with ``reference_us_per_citizen_hour``
-        and ``ratio``), then ``"fit"`` when there are two sizes or more. See the module docstring.
+        ``kind`` ``"reference"``, then ``"same_size"`` (the fast model at the reference's size,
+        with the fair ``ratio``, ``ratio_per_order`` and ``ratio_per_event``), then ``"fast"`` per
+        size, then ``"fit"`` when there are two sizes or more. See the module docstring.
     """
     call = _in_fresh_process if fresh_process else (lambda fn, *a: fn(*a))
     info = machine_info()
@@ -261,11 +271,15 @@ def run_scale_benchmark(sizes: list[int], days: float, reference_citizens: int, 
     if emit is not None:
         emit(reference)
     yield reference
-    ref_us = reference["us_per_citizen_hour"]
+    same = call(measure_fast, reference_citizens, reference_days, seed)
+    same["kind"] = "same_size"
+    same.update(fair_ratios(reference, same))
+    same.update(info)
+    if emit is not None:
+        emit(same)
+    yield same
     for n in sizes:
         row = call(measure_fast, n, days, seed)
-        row["reference_us_per_citizen_hour"] = ref_us
-        row["ratio"] = ref_us / row["us_per_citizen_hour"] if row["us_per_citizen_hour"] > 0 else None
         row.update(info)
         rows.append(row)
         if emit is not None:
@@ -273,12 +287,29 @@ def run_scale_benchmark(sizes: list[int], days: float, reference_citizens: int, 
         yield row
     fit = fit_rows(rows)
     if fit is not None:
-        fit["ratio"] = ref_us / fit["us_per_citizen_hour"] if fit["us_per_citizen_hour"] > 0 else None
-        fit["reference_us_per_citizen_hour"] = ref_us
         fit.update(info)
         if emit is not None:
             emit(fit)
         yield fit
+
+
+def fair_ratios(reference: Row, fast: Row) -> Row:
+    """``reference / fast`` cost per citizen-hour (``ratio``), per order and per event, with the
+    reference's costs; both rows must be of the same citizens and days."""
+    if (reference["citizens"], reference["days"]) != (fast["citizens"], fast["days"]):
+        msg = (f"fair ratio needs equal sizes: reference {reference['citizens']} x {reference['days']} d, "
+               f"fast {fast['citizens']} x {fast['days']} d")
+        raise ValueError(msg)
+
+    def ratio(key: str) -> float | None:
+        a, b = reference.get(key), fast.get(key)
+        return a / b if a and b else None
+
+    return {"reference_us_per_citizen_hour": reference["us_per_citizen_hour"],
+            "reference_us_per_order": reference.get("us_per_order"),
+            "reference_us_per_event": reference.get("us_per_event"),
+            "ratio": ratio("us_per_citizen_hour"), "ratio_per_order": ratio("us_per_order"),
+            "ratio_per_event": ratio("us_per_event")}
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -297,18 +328,24 @@ def format_row(row: Row) -> str:
     if kind == "fit":
         return (f"fit over {', '.join(f'{s:,}' for s in row['sizes'])} citizens x {_fmt(row['days'])} d: "
                 f"wall = {_fmt(row['intercept_s'])} s + {_fmt(row['slope_s_per_1000_citizens'])} s per 1,000 "
-                f"citizens ({_fmt(row['us_per_citizen_hour'])} µs per citizen-hour at the margin, "
-                f"{_fmt(row['ratio'])}x the reference); growth exponent {row['wall_loglog_exponent']:.2f} "
+                f"citizens ({_fmt(row['us_per_citizen_hour'])} µs per citizen-hour at the margin); "
+                f"growth exponent {row['wall_loglog_exponent']:.2f} "
                 f"(1 = linear); memory {_fmt(row['memory_intercept_mb'])} MiB + "
                 f"{_fmt(row['memory_mb_per_1000_citizens'])} MiB per 1,000 citizens "
                 f"(exponent {row['memory_loglog_exponent']:.2f})")
-    label = "reference (typical Mesa)" if kind == "reference" else "citymodel"
+    label = {"reference": "reference (typical Mesa)", "same_size": "citymodel at the reference's size"}.get(
+        kind, "citymodel")
     text = (f"{label}: {row['citizens']:,} citizens x {_fmt(row['days'])} d: wall {_fmt(row['wall_s'])} s "
             f"({_fmt(row['sim_days_per_s'])} simulated days/s), {_fmt(row['us_per_citizen_hour'])} µs per "
             f"citizen-hour, peak {_fmt(row['peak_rss_mb'])} MiB, {_fmt(row['routes_per_s'])} routes/s, "
-            f"start-up {_fmt(row['startup_s'])} s")
-    if kind == "fast":
-        text += f", total {_fmt(row['total_s'])} s, {_fmt(row['ratio'])}x faster per citizen-hour than the reference"
+            f"start-up {_fmt(row['startup_s'])} s, {_fmt(row.get('us_per_order'))} µs per order, "
+            f"{_fmt(row.get('us_per_event'))} µs per event")
+    if kind != "reference":
+        text += f", total {_fmt(row['total_s'])} s"
+    if kind == "same_size":
+        text += (f"; {_fmt(row['ratio'])}x faster than the reference per citizen-hour, "
+                 f"{_fmt(row['ratio_per_order'])}x per order, {_fmt(row['ratio_per_event'])}x per event "
+                 f"(same citizens, days and seed)")
     return text
 
 
@@ -317,12 +354,13 @@ def format_rows(rows: list[Row]) -> Table | str:
     if len(rows) == 1:
         return format_row(rows[0])
     table = Table(title="citymodel bench: city scale vs a typical Mesa model")
-    for name in ("kind", "citizens", "days", "wall s", "days/s", "µs/citizen-h", "peak MiB", "routes/s",
-                 "start-up s", "total s", "x ref"):
+    for name in ("kind", "citizens", "days", "wall s", "days/s", "µs/citizen-h", "µs/order", "µs/event",
+                 "peak MiB", "routes/s", "start-up s", "total s", "x ref (same size)"):
         table.add_column(name, justify="left" if name == "kind" else "right")
     for r in rows:
         table.add_row(str(r.get("kind", "")), _fmt(r.get("citizens")), _fmt(r.get("days")), _fmt(r.get("wall_s")),
-                      _fmt(r.get("sim_days_per_s")), _fmt(r.get("us_per_citizen_hour")), _fmt(r.get("peak_rss_mb")),
+                      _fmt(r.get("sim_days_per_s")), _fmt(r.get("us_per_citizen_hour")), _fmt(r.get("us_per_order")),
+                      _fmt(r.get("us_per_event")), _fmt(r.get("peak_rss_mb")),
                       _fmt(r.get("routes_per_s")), _fmt(r.get("startup_s")), _fmt(r.get("total_s")),
                       _fmt(r.get("ratio")))
     return table

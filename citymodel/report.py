@@ -964,28 +964,12 @@ def _load_city(manifest: Mapping[str, Any], run_dir: Path) -> Any:
         raise CitymodelError(msg) from exc
 
 
-def write_report(run_dir: Path, city: Any = None) -> list[Path]:
-    """Write the plots of a finished run into ``run_dir/plots/``.
+def report_figures(run_dir: Path, city: Any = None) -> dict[str, Callable[[], Figure]]:
+    """The builders of a finished run's plots, by file name (in the order of :data:`PLOT_FILES`).
 
-    Parameters
-    ----------
-    run_dir : pathlib.Path
-        A run folder written by :func:`citymodel.runner.run_to_folder` (``manifest.json``,
-        the Parquet tables, optionally ``summary.json``).
-    city : citymodel.maps.City, optional
-        The run's map. Loaded from the manifest's map source when not given; a
-        checksum different from the manifest's gives a ``UserWarning``.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The PNG files written, in the order of :data:`PLOT_FILES`.
-
-    Raises
-    ------
-    citymodel.errors.CitymodelError
-        One line naming the folder: it is missing, not a run folder, lacks a table
-        the report needs, or its map cannot be loaded.
+    Each builder returns the :class:`~matplotlib.figure.Figure` that :func:`write_report` saves,
+    so tests (and notebooks) can read the plotted numbers. Arguments and errors as in
+    :func:`write_report`.
     """
     run_dir = user_path(run_dir)
     if not run_dir.exists():
@@ -1010,15 +994,9 @@ def write_report(run_dir: Path, city: Any = None) -> list[Path]:
     if expected and actual and expected != actual:
         warnings.warn(f"the map ({actual}) differs from the one run folder {run_dir} was run on "
                       f"({expected}); the access map may not match the run",
-                      UserWarning, stacklevel=2)
+                      UserWarning, stacklevel=3)
     threshold = float((summary.get("inclusion") or {}).get("access_threshold_s")
                       or ACCESS_THRESHOLD_S)
-
-    out = run_dir / PLOT_DIR
-    if out.exists() and not out.is_dir():
-        msg = f"cannot write plots: {out} exists and is not a folder"
-        raise CitymodelError(msg)
-    out.mkdir(exist_ok=True)
     builders = {
         "adoption.png": lambda: adoption_figure(tables["timeseries"], info),
         "utilization.png": lambda: utilization_figure(tables["timeseries"], info, summary),
@@ -1027,7 +1005,36 @@ def write_report(run_dir: Path, city: Any = None) -> list[Path]:
         "access_map.png": lambda: access_map_figure(tables["agents"], tables["facilities"],
                                                     city, info, threshold),
     }
-    written = []
-    for name in PLOT_FILES:
-        written.append(save_figure(builders[name](), out / name))
-    return written
+    return {name: builders[name] for name in PLOT_FILES}
+
+
+def write_report(run_dir: Path, city: Any = None) -> list[Path]:
+    """Write the plots of a finished run into ``run_dir/plots/``.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        A run folder written by :func:`citymodel.runner.run_to_folder` (``manifest.json``,
+        the Parquet tables, optionally ``summary.json``).
+    city : citymodel.maps.City, optional
+        The run's map. Loaded from the manifest's map source when not given; a
+        checksum different from the manifest's gives a ``UserWarning``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PNG files written, in the order of :data:`PLOT_FILES`.
+
+    Raises
+    ------
+    citymodel.errors.CitymodelError
+        One line naming the folder: it is missing, not a run folder, lacks a table
+        the report needs, or its map cannot be loaded.
+    """
+    builders = report_figures(run_dir, city)
+    out = user_path(run_dir) / PLOT_DIR
+    if out.exists() and not out.is_dir():
+        msg = f"cannot write plots: {out} exists and is not a folder"
+        raise CitymodelError(msg)
+    out.mkdir(exist_ok=True)
+    return [save_figure(build(), out / name) for name, build in builders.items()]

@@ -1,49 +1,82 @@
-"""`citymodel bench`: rows with the documented keys and sane numbers (timings are not asserted)."""
+"""`citymodel bench`: the figures against runs of known size timed here, and the fair ratio at equal sizes."""
 
 from __future__ import annotations
 
 import json
 import math
+import time
 
 import pytest
 from typer.testing import CliRunner
 
-from citymodel.bench import REQUIRED_KEYS, fit_rows, format_rows, run_scale_benchmark
+from citymodel.bench import REQUIRED_KEYS, fair_ratios, fit_rows, format_rows, measure_fast, run_scale_benchmark
 from citymodel.cli import app
+
+REF_CITIZENS, REF_DAYS = 400, 4.0
 
 
 @pytest.fixture(scope="module")
 def rows():
     emitted: list[dict] = []
-    out = list(run_scale_benchmark([2000, 3000], 2.0, 200, 1.0, 7, emit=emitted.append))
+    out = list(run_scale_benchmark([2000, 3000], 2.0, REF_CITIZENS, REF_DAYS, 7, emit=emitted.append))
     assert emitted == out
     return out
 
 
-def _positive(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+def _own_timing(citizens: int, days: float, seed: int, city):
+    """A run of known size timed here, outside bench: wall time of model.run, orders and events."""
+    from citymodel.bench import _config
+    from citymodel.model import CityModel
+
+    model = CityModel(_config(citizens, days, seed), city)
+    t0, c0 = time.perf_counter(), time.process_time()
+    model.run()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return wall, cpu, len(model.orders), int(model.events.processed)
 
 
-def test_rows_are_reference_then_sizes_then_fit(rows):
-    assert [r["kind"] for r in rows] == ["reference", "fast", "fast", "fit"]
-    assert [r["citizens"] for r in rows[:3]] == [200, 2000, 3000]
+def test_rows_are_reference_then_same_size_then_sizes_then_fit(rows):
+    assert [r["kind"] for r in rows] == ["reference", "same_size", "fast", "fast", "fit"]
+    assert [(r["citizens"], r["days"]) for r in rows[:2]] == [(REF_CITIZENS, REF_DAYS)] * 2
+    assert [r["citizens"] for r in rows[2:4]] == [2000, 3000]
 
 
-def test_measured_rows_have_the_documented_keys_with_positive_finite_values(rows):
-    for row in rows[:3]:
-        for key in (*REQUIRED_KEYS, "reference_us_per_citizen_hour", "ratio", "sim_days_per_s", "startup_s"):
-            assert _positive(row[key]), (row["kind"], key, row[key])
-    fast = rows[1]
-    assert fast["ratio"] == pytest.approx(rows[0]["us_per_citizen_hour"] / fast["us_per_citizen_hour"])
-    assert fast["us_per_citizen_hour"] == pytest.approx(fast["wall_s"] / (2000 * 48) * 1e6)
-    assert fast["routes"] > 0 and fast["dijkstra_sources"] > 0
-    assert rows[0]["routes"] > 0  # the reference routed with networkx
+def test_the_ratio_is_at_equal_sizes_only(rows):
+    ref, same = rows[0], rows[1]
+    for key in ("ratio", "ratio_per_order", "ratio_per_event"):
+        assert same[key] > 1, key  # the fast model is faster on the same work
+    # both sides did comparable work: the same citizens' needs give nearly the same orders
+    assert same["orders"] == pytest.approx(ref["orders"], rel=0.2)
+    for row in rows[2:]:
+        assert "ratio" not in row  # city-scale timings are not divided by a small reference
+    with pytest.raises(ValueError, match="equal sizes"):
+        fair_ratios(ref, rows[2])
 
 
-def test_fit_row_and_json(rows):
+def test_bench_figures_match_a_run_of_known_size_timed_here(default_city):
+    row = measure_fast(3000, 3.0, 7)
+    wall, cpu, orders, events = _own_timing(3000, 3.0, 7, default_city)
+    # counts are deterministic: exactly the run's
+    assert row["orders"] == orders and row["events"] == events
+    # CPU time agrees with the stopwatch's within a factor 2 (the machine may be shared)
+    assert cpu / 2 < row["cpu_s"] < cpu * 2
+    # the wall-clock figures are the run's own, per unit of its size (a factor 3: load varies)
+    per_citizen_hour = wall / (3000 * 72) * 1e6
+    assert per_citizen_hour / 3 < row["us_per_citizen_hour"] < per_citizen_hour * 3
+    assert wall / orders * 1e6 / 3 < row["us_per_order"] < wall / orders * 1e6 * 3
+    assert wall / events * 1e6 / 3 < row["us_per_event"] < wall / events * 1e6 * 3
+    assert row["days"] / wall / 3 < row["sim_days_per_s"] < row["days"] / wall * 3
+
+
+def test_a_bigger_run_takes_longer(rows):
+    small, big = rows[2], rows[3]
+    assert big["events"] > small["events"] and big["orders"] > small["orders"]
     fit = rows[-1]
     assert fit["sizes"] == [2000, 3000]
-    assert math.isfinite(fit["wall_loglog_exponent"]) and math.isfinite(fit["slope_s_per_1000_citizens"])
+    assert math.isfinite(fit["wall_loglog_exponent"]) and fit["slope_s_per_1000_citizens"] > 0
+
+
+def test_rows_are_json_with_the_documented_keys(rows):
     for row in rows:
         assert set(REQUIRED_KEYS) <= set(row)
         json.loads(json.dumps(row, allow_nan=False))
@@ -51,8 +84,8 @@ def test_fit_row_and_json(rows):
 
 def test_format_rows_gives_a_line_per_row_and_a_table_for_several(rows):
     line = format_rows([rows[1]])
-    assert isinstance(line, str) and "2,000 citizens" in line and "µs per citizen-hour" in line
-    assert "reference" in format_rows([rows[0]])
+    assert "reference's size" in line and "per order" in line and "x per event" in line
+    assert "2,000 citizens" in format_rows([rows[2]]) and "faster" not in format_rows([rows[2]])
     assert "growth exponent" in format_rows([rows[-1]])
     assert format_rows(rows).row_count == len(rows)
 
@@ -72,5 +105,6 @@ def test_cli_bench_json_lines():
                                       "--reference-days", "0.5", "--json"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in result.output.splitlines() if x.strip()]
-    assert [x["kind"] for x in lines] == ["reference", "fast"]
+    assert [x["kind"] for x in lines] == ["reference", "same_size", "fast"]
     assert all(set(REQUIRED_KEYS) <= set(x) for x in lines)
+    assert lines[1]["citizens"] == 150 and lines[1]["ratio"] > 0

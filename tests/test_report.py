@@ -123,3 +123,77 @@ def test_run_without_tables_is_an_error(tmp_path, run_dir):
     message = str(err.value)
     assert str(broken) in message and "timeseries.parquet" in message and "failed" in message
     assert "\n" not in message
+
+
+# --------------------------------------------------------------------------- the plotted numbers
+@pytest.fixture(scope="module")
+def figures(run_dir, city):
+    from citymodel.report import report_figures
+
+    return {name: build() for name, build in report_figures(run_dir, city).items()}
+
+
+@pytest.fixture(scope="module")
+def summary(run_dir):
+    return json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+
+
+def _tables(run_dir):
+    import pandas as pd
+
+    return {name: pd.read_parquet(run_dir / f"{name}.parquet") for name in ("timeseries", "agents", "orders")}
+
+
+def test_inclusion_bars_are_the_summary_shares(figures, summary):
+    fig = figures["inclusion.png"]
+    keys = ["access_15min_walk_by_income_quintile", "participation_by_income_quintile",
+            "prosumer_share_by_income_quintile"]
+    axes = [ax for ax in fig.axes if ax.patches]
+    assert len(axes) == 3
+    for ax, key in zip(axes, keys, strict=True):
+        heights = [bar.get_height() for bar in ax.patches]
+        expected = [0.0 if v is None else 100.0 * v for v in summary["inclusion"][key]]
+        assert heights == pytest.approx(expected, abs=1e-9), key
+    assert max(expected) > 0  # the figure shows data, not an empty frame
+
+
+def test_utilization_run_lines_are_the_summary_totals_and_bars_the_daily_ratios(figures, summary, run_dir):
+    fig = figures["utilization.png"]
+    util = summary["utilization"]
+    ts = _tables(run_dir)["timeseries"]
+    panels = [ax for ax in fig.axes if ax.patches]
+    titles = [ax.get_title(loc="left") for ax in panels]
+    assert titles[-1].startswith("all kinds pooled")
+    pooled = panels[-1]
+    dashed = [line for line in pooled.get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_ydata()[0] for line in dashed] == pytest.approx([100.0 * util["overall"]])
+    # the pooled daily bars: busy / open machines over each day's hourly snapshots
+    busy = ts.filter(like="busy_machines_").sum(axis=1).groupby(ts["hour"] // 24).sum()
+    open_ = ts.filter(like="open_machines_").sum(axis=1).groupby(ts["hour"] // 24).sum()
+    expected = (100.0 * busy / open_.where(open_ > 0)).fillna(0.0).to_numpy()
+    heights = np.nan_to_num([bar.get_height() for bar in pooled.patches])
+    assert heights == pytest.approx(expected, abs=1e-9)
+    assert heights.max() > 0
+    for ax, title in zip(panels[:-1], titles[:-1], strict=True):
+        from citymodel.report import _pretty
+
+        kind = next(k for k in util["by_facility_kind"] if title.split(" (run")[0] == _pretty(k))
+        lines = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+        total = util["by_facility_kind"][kind]
+        if total is not None:
+            assert lines[0].get_ydata()[0] == pytest.approx(100.0 * total)
+
+
+def test_adoption_lines_end_at_the_final_stage_shares(figures, run_dir):
+    fig = figures["adoption.png"]
+    agents = _tables(run_dir)["agents"]
+    ts = _tables(run_dir)["timeseries"]
+    line_ax = next(ax for ax in fig.axes if ax.get_yscale() == "log")
+    ends = {line.get_label().split(" (")[0]: line.get_ydata()[-1] for line in line_ax.get_lines()
+            if "(end" in line.get_label()}
+    stage = agents["stage"].astype(str)
+    n = len(agents)
+    assert ends["aware or beyond"] == pytest.approx(100.0 * (stage != "unaware").sum() / n)
+    assert ends["prosumer or beyond"] == pytest.approx(100.0 * stage.isin(["prosumer", "maker"]).sum() / n)
+    x = line_ax.get_lines()[0].get_xdata()
+    assert x[-1] == pytest.approx((ts["hour"].max() + 1) / 24.0)
