@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citymodel.calendar import WeeklyCalendar
-from citymodel.config import WEEKDAYS
+from citymodel.config_checks import WEEKDAYS
 from citymodel.vocabulary import MINUTES_PER_DAY
 
 MINUTES_PER_WEEK = 7 * 24 * 60
