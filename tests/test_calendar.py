@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from citymodel.calendar import WeeklyCalendar
 from citymodel.config_checks import WEEKDAYS
+from citymodel.validation.minute_grid import grid_finish, grid_next_open
 from citymodel.vocabulary import MINUTES_PER_DAY
 
 MINUTES_PER_WEEK = 7 * 24 * 60
@@ -39,30 +40,8 @@ def brute_until(grid: np.ndarray, t: float) -> float:
     return float(weeks * grid.sum() + grid[:rest].sum() + (t - whole) * grid[rest])
 
 
-def brute_next_open(grid: np.ndarray, t: float) -> float:
-    m = int(math.floor(t))
-    if grid[m % MINUTES_PER_WEEK]:
-        return t
-    m += 1
-    while not grid[m % MINUTES_PER_WEEK]:
-        m += 1
-    return float(m)
-
-
-def brute_finish(grid: np.ndarray, t: float, duration: float) -> float:
-    """Walk the grid from ``t``, spending open minutes until ``duration`` is used up."""
-    remaining = duration
-    now = t
-    if remaining <= 0:
-        return t
-    while True:
-        m = int(math.floor(now))
-        step = m + 1 - now
-        if grid[m % MINUTES_PER_WEEK]:
-            if remaining <= step:
-                return now + remaining
-            remaining -= step
-        now = m + 1
+brute_next_open = grid_next_open  # the oracle's walkers: citymodel/validation/minute_grid.py
+brute_finish = grid_finish
 
 
 day_name = st.sampled_from(WEEKDAYS)

@@ -58,9 +58,9 @@ from citymodel.validation.erlang import (
     erlang_point,
     grid_queue,
     hours_check,
-    open_minute_grid,
     queue_config,
 )
+from citymodel.validation.minute_grid import open_minute_grid
 from citymodel.validation.patterns import PATTERNS, check_patterns, pattern_values
 from citymodel.validation.reproducibility import _check_reproducibility, parquet_bytes
 from citymodel.validation.results import CheckResult, format_table, results_to_json

@@ -24,6 +24,7 @@ import numpy as np
 
 from citymodel import analytic
 from citymodel.validation.context import _Context
+from citymodel.validation.minute_grid import grid_finish, grid_is_open, grid_next_open, open_minute_grid
 from citymodel.validation.results import CheckResult
 
 ERLANG_POINTS = ((1, 0.05), (2, 0.1), (1, 0.5), (2, 0.8))
@@ -176,19 +177,6 @@ def _check_erlang(s: dict[str, Any], ctx: _Context) -> list[CheckResult]:
 
 
 # --------------------------------------------------------------------------- opening hours
-def open_minute_grid(hours: list, start_weekday: int = 0) -> np.ndarray:
-    """Minute m of the simulated week open or not, straight from the hours entries."""
-    from citymodel.config import parse_hours_entry
-
-    grid = np.zeros(7 * 1440, dtype=bool)
-    for entry in hours:
-        days, a, b = parse_hours_entry(entry, "hours")
-        for day in days:
-            offset = ((day - start_weekday) % 7) * 1440
-            grid[int(round(offset + a * 60)): int(round(offset + b * 60))] = True
-    return grid
-
-
 def grid_queue(release_min: np.ndarray, work_min: np.ndarray, servers: int, grid: np.ndarray,
                batch_size: int = 1, setup_min: float = 0.0, batch_min: int = 1, batch_wait_min: float = 0.0
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -203,30 +191,6 @@ def grid_queue(release_min: np.ndarray, work_min: np.ndarray, servers: int, grid
     release, finish and batch deadline, and the next opening after each. Returns (start,
     finish) of every job in minutes (inf if it never starts).
     """
-    week = len(grid)
-
-    def is_open(t: float) -> bool:
-        return bool(grid[int(math.floor(t)) % week])
-
-    def next_open(t: float) -> float:
-        if is_open(t):
-            return t
-        m = int(math.floor(t)) + 1
-        while not grid[m % week]:
-            m += 1
-        return float(m)
-
-    def finish(t: float, work: float) -> float:
-        now, left = t, work
-        while True:
-            m = int(math.floor(now))
-            step = m + 1 - now
-            if grid[m % week]:
-                if left <= step:
-                    return now + left
-                left -= step
-            now = float(m + 1)
-
     n = len(release_min)
     releases = release_min.tolist()
     works = work_min.tolist()
@@ -238,7 +202,7 @@ def grid_queue(release_min: np.ndarray, work_min: np.ndarray, servers: int, grid
     queue: list[int] = []
     moments: list[float] = []  # candidate times, a heap
     nxt = 0  # next job to release
-    for t in (releases[0], next_open(releases[0])):
+    for t in (releases[0], grid_next_open(grid, releases[0])):
         heapq.heappush(moments, t)
     horizon = max(releases) + 60 * 1440.0 + sum(works) + setup_min * n
     while moments:
@@ -249,21 +213,21 @@ def grid_queue(release_min: np.ndarray, work_min: np.ndarray, servers: int, grid
             queue.append(nxt)
             nxt += 1
             if nxt < n:
-                for u in (releases[nxt], next_open(releases[nxt])):
+                for u in (releases[nxt], grid_next_open(grid, releases[nxt])):
                     heapq.heappush(moments, u)
         busy_until = [f for f in busy_until if f > t]
-        while (queue and len(busy_until) < servers and is_open(t)
+        while (queue and len(busy_until) < servers and grid_is_open(grid, t)
                and (batch_size == 1 or len(queue) >= batch_min or t >= releases[queue[0]] + batch_wait_min)):
             jobs, queue = queue[:batch_size], queue[batch_size:]
-            f = finish(t, sum(works[j] for j in jobs) + setup_min)
+            f = grid_finish(grid, t, sum(works[j] for j in jobs) + setup_min)
             for j in jobs:
                 start[j], end[j] = t, f
             busy_until.append(f)
             heapq.heappush(moments, f)
-            heapq.heappush(moments, next_open(f))
+            heapq.heappush(moments, grid_next_open(grid, f))
         if queue:
             deadline = releases[queue[0]] + batch_wait_min
-            for u in (deadline, next_open(deadline), next_open(t)):
+            for u in (deadline, grid_next_open(grid, deadline), grid_next_open(grid, t)):
                 if u > t:
                     heapq.heappush(moments, u)
     return start, end
