@@ -36,7 +36,7 @@ from citymodel.errors import CitymodelError
 
 from .effects import cost_effect, effect, hours_saved
 from .execute import Progress, RunReport, RunTask, run_task_table
-from .results import STATUS_OK, read_json, write_json_atomic
+from .results import STATUS_OK, check_results_folder, read_json, write_json_atomic
 from .scenario import Scenario, check_sites, load_scenario
 from .seeds import run_seed
 
@@ -179,10 +179,8 @@ def _record(plan: ComparePlan) -> dict[str, Any]:
 
 def _prepare_out(out: Path, plan: ComparePlan, resume: bool) -> None:
     record = _record(plan)
+    check_results_folder(out, resume, RECORD, "comparison")
     if resume:
-        if not (out / RECORD).is_file():
-            msg = f"--resume {out}: no {RECORD} there (expected the folder of a started comparison)"
-            raise CitymodelError(msg)
         old = read_json(out / RECORD)
         for key in ("format", "seed", "replicates", "common_random_numbers", "scenarios"):
             if old.get(key) != record[key]:
@@ -190,10 +188,6 @@ def _prepare_out(out: Path, plan: ComparePlan, resume: bool) -> None:
                        "use the same scenario files and options, or a new --out")
                 raise CitymodelError(msg)
         return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        msg = (f"--out {out}: exists and is not empty; results are never overwritten "
-               "(add --resume to continue that comparison, or choose another --out)")
-        raise CitymodelError(msg)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / RECORD, {**record, "citymodel_version": __version__, "status": "running",
                                      "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})

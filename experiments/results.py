@@ -73,6 +73,20 @@ def read_json(path: Path) -> dict[str, Any]:
         raise CitymodelError(msg) from None
 
 
+def check_results_folder(out: Path, resume: bool, record: str, what: str) -> None:
+    """Refuse an ``--out`` folder that would overwrite results, or a ``--resume`` folder that holds no
+    started ``what`` (a sweep, a comparison: its ``record`` file). Raises :class:`CitymodelError`."""
+    if resume:
+        if not (out / record).is_file():
+            msg = f"--resume {out}: no {record} there (expected the folder of a started {what})"
+            raise CitymodelError(msg)
+        return
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        msg = (f"--out {out}: exists and is not empty; results are never overwritten "
+               f"(add --resume to continue that {what}, or choose another --out)")
+        raise CitymodelError(msg)
+
+
 class ResultsTable:
     """Rows of finished runs, kept in memory and rewritten atomically to a Parquet file.
 

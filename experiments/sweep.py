@@ -30,7 +30,16 @@ from citymodel.errors import CitymodelError
 from .config_keys import apply_values
 from .designs import Design, design_of, point_values
 from .execute import Progress, RunReport, RunTask, dask_client, prepare_workers, run_tasks, total_threads
-from .results import DTYPES, RESULTS, SWEEP_JSON, ResultsTable, read_json, results_schema, write_json_atomic
+from .results import (
+    DTYPES,
+    RESULTS,
+    SWEEP_JSON,
+    ResultsTable,
+    check_results_folder,
+    read_json,
+    results_schema,
+    write_json_atomic,
+)
 from .seeds import run_seed
 from .spec import SweepSpec, load_spec
 
@@ -128,18 +137,6 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str:
     return f"{path or '(top)'}: {a!r} in sweep.json, now {b!r}"
 
 
-def _check_out_dir(out: Path, resume: bool) -> None:
-    if resume:
-        if not (out / SWEEP_JSON).is_file():
-            msg = f"--resume {out}: no {SWEEP_JSON} there (expected the folder of a started sweep)"
-            raise CitymodelError(msg)
-        return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        msg = (f"--out {out}: exists and is not empty; results are never overwritten "
-               "(add --resume to continue that sweep, or choose another --out)")
-        raise CitymodelError(msg)
-
-
 def _create_out_dir(out: Path) -> None:
     """Create the (new or empty) sweep folder; refuse if another process got there first."""
     try:
@@ -223,7 +220,7 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path | None = None, *, worke
         msg = "--resume needs --out DIR (the folder of the sweep to continue)"
         raise CitymodelError(msg)
     out = Path(out_dir) if out_dir is not None else default_out_dir(spec_path)
-    _check_out_dir(out, resume)
+    check_results_folder(out, resume, SWEEP_JSON, "sweep")
     record: dict[str, Any]
     if resume:
         record = read_json(out / SWEEP_JSON)
